@@ -1,0 +1,51 @@
+"""The one error tree of feedwatch; errors are translated at the edges with their cause kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FeedwatchError(Exception):
+    """Base of every error feedwatch raises on purpose."""
+
+
+class ConfigError(FeedwatchError):
+    """A configuration file is wrong; names the file, the line and what was expected."""
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None):
+        self.message = message
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}:{self.line}: " if self.line is not None else f"{self.path}: "
+        return f"{where}{self.message}"
+
+
+class SourceError(FeedwatchError):
+    """Something went wrong with one source; never stops the others."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        self.message = message
+        super().__init__(f"{key}: {message}")
+
+
+class FetchError(SourceError):
+    """The source could not be fetched (DNS, refused, timeout, HTTP error, too large, refused address)."""
+
+    def __init__(self, key: str, message: str, *, kind: str = "fetch", retry_after: float | None = None):
+        self.kind = kind
+        self.retry_after = retry_after
+        super().__init__(key, message)
+
+
+class ExtractError(SourceError):
+    """The response arrived but no items could be read from it (invalid feed, HTML for a feed)."""
+
+
+class StorageError(FeedwatchError):
+    """The database refused or failed an operation."""

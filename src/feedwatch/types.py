@@ -1,0 +1,130 @@
+"""Frozen values that cross module boundaries. Contains no business logic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from feedwatch.errors import FetchError
+
+SourceKind = Literal["rss", "atom", "json", "html", "sitemap", "auto"]
+DateSource = Literal[
+    "feed", "listing", "page-meta", "page-text", "http-last-modified", "first-seen"
+]
+DATE_SOURCES: tuple[DateSource, ...] = (
+    "feed", "listing", "page-meta", "page-text", "http-last-modified", "first-seen"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Selectors:
+    """CSS selectors of an HTML listing source; every one optional."""
+
+    item: str | None = None
+    title: str | None = None
+    link: str | None = None
+    date: str | None = None
+    summary: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A validated entry of config/feeds.yaml."""
+
+    key: str
+    name: str
+    url: str
+    kind: SourceKind = "auto"
+    organisation: str = ""
+    interval: timedelta = timedelta(hours=1)
+    enabled: bool = True
+    keep: Literal["all", "topical"] = "all"
+    selectors: Selectors | None = None
+    max_pages: int = 1
+    line: int | None = None  # where the entry starts in its config file
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the store knows of a source between fetches."""
+
+    key: str
+    url: str  # current URL: the configured one, or where a permanent redirect led
+    etag: str | None = None
+    last_modified: str | None = None
+    next_check_at: datetime | None = None
+    consecutive_errors: int = 0
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    item_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one fetch produced; 304 is a status, not an error; an error is a value."""
+
+    source_key: str
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int | None  # None when no response arrived
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    error: FetchError | None = None
+    elapsed: float = 0.0  # seconds
+    permanent_redirect: str | None = None  # set when every hop was 301/308 to a valid URL
+    fetched_at: datetime | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304 and self.error is None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """One item as found in a feed or page: strings as found, dates already aware UTC if known."""
+
+    title: str | None
+    link: str | None
+    guid: str | None = None
+    summary: str | None = None  # may hold HTML; normalise() makes it plain text
+    published: datetime | None = None
+    updated: datetime | None = None
+    date_source: DateSource | None = None  # provenance of `published` when set
+    author: str | None = None
+    lang: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A normalised item, ready to classify and store."""
+
+    id: str
+    source: str
+    url: str
+    title: str
+    summary: str
+    published: datetime | None
+    date_source: DateSource
+    first_seen: datetime
+    updated: datetime | None = None
+    author: str | None = None
+    lang: str | None = None
+    guid: str | None = None
+    content_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    """The score of one item for one topic, with the terms that produced it."""
+
+    topic: str
+    score: float
+    threshold: float
+    terms: tuple[str, ...] = ()
+    assigned: bool = False
