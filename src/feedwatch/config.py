@@ -1,0 +1,337 @@
+"""Load config/feeds.yaml into validated frozen values; every mistake names file, line and expectation.
+
+This is the only module that uses pydantic. YAML is composed into nodes first so that every key
+and value keeps its line number; pydantic's errors are then translated into ``ConfigError`` with
+the line of the offending key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from feedwatch.errors import ConfigError
+from feedwatch.types import Selectors, Source
+
+DEFAULT_CONFIG_PATH = Path("config/feeds.yaml")
+
+_DURATION_RE = re.compile(
+    r"^\s*(?:(\d+)\s*w)?\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$"
+)
+_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """'30m', '1h', '1d', '2h30m', '1w', '45s' or a number of seconds -> timedelta (> 0)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 30m, 1h or 1d, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION_RE.match(value)) and any(m.groups()):
+        w, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+        seconds = float(((w * 7 + d) * 24 + h) * 3600 + mi * 60 + s)
+    else:
+        raise ValueError(f"expected a duration such as 30m, 1h or 1d, got {value!r}")
+    if seconds <= 0:
+        raise ValueError(f"expected a positive duration, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SelectorsModel(_Model):
+    item: str | None = None
+    title: str | None = None
+    link: str | None = None
+    date: str | None = None
+    summary: str | None = None
+
+
+class SourceModel(_Model):
+    key: str
+    name: str
+    url: str
+    organisation: str = ""
+    kind: Literal["rss", "atom", "json", "html", "sitemap", "auto"] = "auto"
+    interval: Duration | None = None
+    enabled: bool = True
+    keep: Literal["all", "topical"] = "all"
+    selectors: SelectorsModel | None = None
+    max_pages: int = Field(default=1, ge=1, le=50)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        if not _KEY_RE.match(v):
+            raise ValueError(f"expected lower-case letters, digits and '-', got {v!r}")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return check_url(v)
+
+
+class DefaultsModel(_Model):
+    interval: Duration = timedelta(hours=1)
+
+
+class NetworkModel(_Model):
+    allow_private: bool | list[str] = False
+    concurrency: int = Field(default=10, ge=1, le=1000)
+    per_host: int = Field(default=2, ge=1, le=50)
+    host_delay: Duration | Literal[0] = 0
+    connect_timeout: Duration = timedelta(seconds=10)
+    read_timeout: Duration = timedelta(seconds=10)
+    deadline: Duration = timedelta(seconds=30)
+    max_body: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+    @field_validator("allow_private")
+    @classmethod
+    def _allow(cls, v: bool | list[str]) -> bool | list[str]:
+        if isinstance(v, list):
+            import ipaddress
+
+            for entry in v:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"expected an address or network such as 127.0.0.1/32, got {entry!r}"
+                    ) from None
+        return v
+
+
+class ConfigModel(_Model):
+    defaults: DefaultsModel = DefaultsModel()
+    network: NetworkModel = NetworkModel()
+    sources: list[SourceModel] = []
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    allow_private: bool | tuple[str, ...] = False
+    concurrency: int = 10
+    per_host: int = 2
+    host_delay: float = 0.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 10.0
+    deadline: float = 30.0
+    max_body: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path | None
+    sources: tuple[Source, ...]
+    network: NetworkConfig = NetworkConfig()
+    default_interval: timedelta = timedelta(hours=1)
+
+    def source(self, key: str) -> Source:
+        for s in self.sources:
+            if s.key == key:
+                return s
+        raise KeyError(key)
+
+
+def check_url(v: str) -> str:
+    """An absolute http(s) URL with a host, or ValueError in plain words."""
+    from urllib.parse import urlsplit
+
+    v = v.strip()
+    try:
+        parts = urlsplit(v)
+        _ = parts.port  # raises on a bad port
+    except ValueError:
+        raise ValueError(f"expected an http(s) URL, got {v!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http(s) URL such as https://example.org/feed, got {v!r}")
+    if any(c.isspace() for c in v):
+        raise ValueError(f"expected a URL without spaces, got {v!r}")
+    return v
+
+
+# ---------------------------------------------------------------- YAML with line numbers
+
+
+class _Lines:
+    """Line numbers (1-based) of every mapping key and sequence item, by path."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple[str | int, ...], int] = {}
+
+    def line_for(self, loc: tuple[str | int, ...]) -> int | None:
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return self.lines.get(())
+
+
+def _construct(node: yaml.Node, path: tuple[str | int, ...], lines: _Lines, file: Path) -> Any:
+    lines.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _construct(key_node, (*path, "<key>"), lines, file)
+            if not isinstance(key, str):
+                raise ConfigError(
+                    f"expected a text key, got {key!r}", file, key_node.start_mark.line + 1
+                )
+            if key in out:
+                raise ConfigError(
+                    f"duplicate key {key!r} (first given on line {lines.lines[(*path, key)]})",
+                    file,
+                    key_node.start_mark.line + 1,
+                )
+            lines.lines[(*path, key)] = key_node.start_mark.line + 1
+            out[key] = _construct(value_node, (*path, key), lines, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(child, (*path, i), lines, file) for i, child in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
+    return _SCALARS.construct_object(node)
+
+
+_SCALARS = yaml.SafeLoader("")  # only used to turn resolved scalar nodes into values
+
+
+def _load_yaml(text: str, file: Path) -> tuple[Any, _Lines]:
+    lines = _Lines()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigError(f"not valid YAML: {exc.problem or exc}", file, line) from exc
+    if node is None:
+        return {}, lines
+    return _construct(node, (), lines, file), lines
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"])
+    loc = loc.replace(".[", "[")
+    kind = err["type"]
+    msg = str(err["msg"])
+    if kind == "extra_forbidden":
+        return f"unknown key {loc!r}"
+    if kind == "missing":
+        return f"missing field {loc!r}"
+    if kind == "literal_error":
+        return f"{loc}: {msg.replace('Input should be', 'expected')}, got {err.get('input')!r}"
+    if msg.startswith("Value error, "):
+        msg = msg.removeprefix("Value error, ")
+    else:
+        msg = f"{msg.replace('Input should be', 'expected')}, got {err.get('input')!r}"
+    return f"{loc}: {msg}"
+
+
+def _error_loc(err: Mapping[str, Any]) -> tuple[str | int, ...]:
+    # pydantic adds the validator name for unions/annotated types (e.g. 'bool', 'list[str]');
+    # drop trailing parts that are not in the YAML.
+    return tuple(
+        p for p in err["loc"] if isinstance(p, int) or not p.startswith(("function-", "literal["))
+    )
+
+
+def load_config(
+    path: Path | str | None = None, *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read and validate a sources config. Raises ConfigError (file, line, expectation)."""
+    env = os.environ if environ is None else environ
+    file = (
+        Path(path) if path is not None else Path(env.get("FEEDWATCH_CONFIG", DEFAULT_CONFIG_PATH))
+    )
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "file not found (expected a sources config, see config/feeds.yaml)", file
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file) from exc
+    return parse_config(text, file, environ=env)
+
+
+def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    data, lines = _load_yaml(text, file)
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping with 'sources:' at the top level", file, 1)
+    try:
+        model = ConfigModel.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = _error_loc(err)
+        raise ConfigError(_describe(err), file, lines.line_for(loc)) from None
+
+    seen: dict[str, int] = {}
+    sources: list[Source] = []
+    for i, s in enumerate(model.sources):
+        line = lines.line_for(("sources", i))
+        if s.key in seen:
+            raise ConfigError(
+                f"duplicate source key {s.key!r} (first used on line {seen[s.key]})",
+                file,
+                lines.line_for(("sources", i, "key")),
+            )
+        seen[s.key] = line or 0
+        if s.selectors is not None and s.kind not in ("html", "auto"):
+            raise ConfigError(
+                f"sources[{i}].selectors: only html sources take selectors (kind is {s.kind!r})",
+                file,
+                lines.line_for(("sources", i, "selectors")),
+            )
+        sel = s.selectors
+        sources.append(
+            Source(
+                key=s.key,
+                name=s.name,
+                url=s.url,
+                kind=s.kind,
+                organisation=s.organisation,
+                interval=s.interval or model.defaults.interval,
+                enabled=s.enabled,
+                keep=s.keep,
+                selectors=Selectors(**sel.model_dump()) if sel is not None else None,
+                max_pages=s.max_pages,
+                line=line,
+            )
+        )
+
+    net = model.network
+    allow: bool | tuple[str, ...] = (
+        tuple(net.allow_private) if isinstance(net.allow_private, list) else net.allow_private
+    )
+    if env.get("FEEDWATCH_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes", "on"):
+        allow = True
+    host_delay = net.host_delay.total_seconds() if isinstance(net.host_delay, timedelta) else 0.0
+    return Config(
+        path=file,
+        sources=tuple(sources),
+        network=NetworkConfig(
+            allow_private=allow,
+            concurrency=net.concurrency,
+            per_host=net.per_host,
+            host_delay=host_delay,
+            connect_timeout=net.connect_timeout.total_seconds(),
+            read_timeout=net.read_timeout.total_seconds(),
+            deadline=net.deadline.total_seconds(),
+            max_body=net.max_body,
+        ),
+        default_interval=model.defaults.interval,
+    )

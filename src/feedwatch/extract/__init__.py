@@ -1,0 +1,1 @@
+"""Extraction: response bytes -> RawItems; dispatch on the kind of source."""

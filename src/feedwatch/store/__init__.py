@@ -1,0 +1,613 @@
+"""Storage: the Store class is the only database API; it takes and returns plain values."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from feedwatch.errors import StorageError
+from feedwatch.store.models import fetches, item_topics, items, metadata, sources
+from feedwatch.types import Item, Source, SourceState, TopicScore
+
+DEFAULT_DATABASE_URL = "sqlite:///data/feedwatch.db"
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "FetchOutcome",
+    "ItemQuery",
+    "ItemRow",
+    "SourceReport",
+    "SourceUpdate",
+    "Store",
+    "metadata",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceUpdate:
+    """Everything one fetch of one source writes, decided by pipeline.decide()."""
+
+    key: str
+    started_at: datetime
+    duration: float
+    outcome: str  # ok | not-modified | error
+    url: str
+    http_status: int | None = None
+    bytes: int = 0
+    items: tuple[Item, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    error_kind: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    set_validators: bool = False  # a 200 replaces the stored validators (also with None)
+    new_url: str | None = None  # a permanent redirect moved the source
+    next_check_at: datetime | None = None
+    disable_reason: str | None = None
+    scores: dict[str, tuple[TopicScore, ...]] = field(default_factory=dict)  # item id -> scores
+    classifier_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """The fetch-log row and the summary line of one source."""
+
+    key: str
+    outcome: str
+    http_status: int | None
+    new: int
+    updated: int
+    unchanged: int
+    duration: float
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemQuery:
+    topics: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int | None = None
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    item: Item
+    topics: tuple[str, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    key: str
+    name: str
+    kind: str
+    url: str
+    enabled: bool
+    in_config: bool
+    disabled_reason: str | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_errors: int
+    next_check_at: datetime | None
+    item_count: int
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def database_url(explicit: str | None = None) -> str:
+    return explicit or os.environ.get("FEEDWATCH_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def _alembic_config(connection: Connection) -> Any:
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(resources.files("feedwatch.migrations")))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+class Store:
+    """The database: sources' fetch state, items, topic scores and the fetch log."""
+
+    def __init__(self, url: str | None = None, *, auto_upgrade: bool = True) -> None:
+        self.url = database_url(url)
+        parsed = make_url(self.url)
+        kwargs: dict[str, Any] = {}
+        if parsed.drivername.startswith("sqlite"):
+            db = parsed.database
+            if db and db != ":memory:":
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        elif parsed.drivername == "postgresql":
+            # Plain postgresql:// means psycopg 3 here (the driver feedwatch installs).
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            self.engine: Engine = create_engine(parsed, **kwargs)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise StorageError(f"cannot open database {self.url!r}: {exc}") from exc
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if auto_upgrade:
+            self._ensure_schema()
+
+    # ------------------------------------------------------------------ schema
+
+    def _ensure_schema(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                has_schema = inspect(conn).has_table("alembic_version")
+                current = None
+                if has_schema:
+                    current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot open database {self.url!r}: {exc}") from exc
+        if current == self.head_revision():
+            return
+        if not has_schema or self.dialect == "sqlite":
+            self.upgrade()
+        else:
+            raise StorageError(
+                f"the database schema is at {current or 'nothing'}, feedwatch needs "
+                f"{self.head_revision()}: run `feedwatch db upgrade`"
+            )
+
+    @staticmethod
+    def head_revision() -> str:
+        from alembic.script import ScriptDirectory
+
+        return str(ScriptDirectory(str(resources.files("feedwatch.migrations"))).get_current_head())
+
+    def upgrade(self) -> str:
+        """Apply the Alembic migrations up to head; returns the revision reached."""
+        from alembic import command
+
+        try:
+            with self.engine.begin() as conn:
+                command.upgrade(_alembic_config(conn), "head")
+        except SQLAlchemyError as exc:
+            raise StorageError(f"migration failed: {exc}") from exc
+        return self.head_revision()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- sources
+
+    def sync_sources(self, configured: Sequence[Source], now: datetime) -> None:
+        """Mirror the config: add new sources, update changed ones, disable removed ones
+        (kept, with their items). A changed config URL replaces the stored URL and validators."""
+        with self.engine.begin() as conn:
+            rows = {r.key: r for r in conn.execute(select(sources)).all()}
+            seen = set()
+            for s in configured:
+                seen.add(s.key)
+                values: dict[str, Any] = {
+                    "name": s.name,
+                    "organisation": s.organisation,
+                    "kind": s.kind,
+                    "enabled": s.enabled,
+                    "in_config": True,
+                    "interval_seconds": int(s.interval.total_seconds()),
+                }
+                row = rows.get(s.key)
+                if row is None:
+                    conn.execute(
+                        sources.insert().values(
+                            key=s.key,
+                            config_url=s.url,
+                            url=s.url,
+                            created_at=now,
+                            consecutive_errors=0,
+                            **values,
+                        )
+                    )
+                    continue
+                if row.config_url != s.url:
+                    values.update(
+                        config_url=s.url,
+                        url=s.url,
+                        etag=None,
+                        last_modified=None,
+                        next_check_at=None,
+                    )
+                if row.disabled_reason and row.enabled is False and s.enabled:
+                    # disabled by feedwatch (410): stays disabled until the config changes URL
+                    values["enabled"] = row.config_url != s.url
+                    if values["enabled"]:
+                        values["disabled_reason"] = None
+                current = {k: getattr(row, k) for k in values}
+                if current != values:
+                    conn.execute(update(sources).where(sources.c.key == s.key).values(**values))
+            for key, row in rows.items():
+                if key not in seen and row.in_config:
+                    conn.execute(
+                        update(sources)
+                        .where(sources.c.key == key)
+                        .values(enabled=False, in_config=False)
+                    )
+
+    def source_states(self, keys: Iterable[str] | None = None) -> dict[str, SourceState]:
+        stmt = select(sources)
+        if keys is not None:
+            stmt = stmt.where(sources.c.key.in_(list(keys)))
+        with self.engine.connect() as conn:
+            return {r.key: _state(r) for r in conn.execute(stmt).all()}
+
+    def due_sources(self, now: datetime, keys: Iterable[str] | None = None) -> list[SourceState]:
+        stmt = select(sources).where(
+            sources.c.enabled.is_(True),
+            (sources.c.next_check_at.is_(None)) | (sources.c.next_check_at <= now),
+        )
+        if keys is not None:
+            stmt = stmt.where(sources.c.key.in_(list(keys)))
+        stmt = stmt.order_by(sources.c.next_check_at.is_not(None), sources.c.next_check_at)
+        with self.engine.connect() as conn:
+            return [_state(r) for r in conn.execute(stmt).all()]
+
+    def source_reports(self) -> list[SourceReport]:
+        counts = select(items.c.source, func.count().label("n")).group_by(items.c.source).subquery()
+        stmt = (
+            select(sources, func.coalesce(counts.c.n, 0).label("item_count"))
+            .select_from(sources.outerjoin(counts, counts.c.source == sources.c.key))
+            .order_by(sources.c.key)
+        )
+        with self.engine.connect() as conn:
+            return [
+                SourceReport(
+                    key=r.key,
+                    name=r.name,
+                    kind=r.kind,
+                    url=r.url,
+                    enabled=r.enabled,
+                    in_config=r.in_config,
+                    disabled_reason=r.disabled_reason,
+                    last_success_at=r.last_success_at,
+                    last_error=r.last_error,
+                    last_error_at=r.last_error_at,
+                    consecutive_errors=r.consecutive_errors,
+                    next_check_at=r.next_check_at,
+                    item_count=int(r.item_count),
+                )
+                for r in conn.execute(stmt).all()
+            ]
+
+    # ------------------------------------------------------------------- fetch
+
+    def apply(self, upd: SourceUpdate) -> FetchOutcome:
+        """Write one fetch in one transaction: items (insert new, update changed), topic
+        scores, the source's state and one fetch-log row. Nothing is half-written."""
+        try:
+            with self.engine.begin() as conn:
+                new, changed, unchanged = self._write_items(conn, upd)
+                self._write_source(conn, upd, new)
+                conn.execute(
+                    fetches.insert().values(
+                        source=upd.key,
+                        started_at=upd.started_at,
+                        duration=upd.duration,
+                        outcome=upd.outcome,
+                        http_status=upd.http_status,
+                        url=upd.url,
+                        bytes=upd.bytes,
+                        new=new,
+                        updated=changed,
+                        unchanged=unchanged,
+                        error=upd.error,
+                        error_kind=upd.error_kind,
+                        warnings=list(upd.warnings),
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise StorageError(f"{upd.key}: could not store the fetch: {exc}") from exc
+        return FetchOutcome(
+            key=upd.key,
+            outcome=upd.outcome,
+            http_status=upd.http_status,
+            new=new,
+            updated=changed,
+            unchanged=unchanged,
+            duration=upd.duration,
+            error=upd.error,
+            warnings=upd.warnings,
+        )
+
+    def _write_items(self, conn: Connection, upd: SourceUpdate) -> tuple[int, int, int]:
+        if not upd.items:
+            return 0, 0, 0
+        batch: dict[str, Item] = {}
+        for it in upd.items:  # the same id twice in one feed: the first one wins
+            batch.setdefault(it.id, it)
+        ids = list(batch)
+        existing: dict[str, str] = {}
+        for chunk in _chunks(ids, 500):
+            existing.update(
+                conn.execute(
+                    select(items.c.id, items.c.content_hash).where(items.c.id.in_(chunk))
+                ).tuples()
+            )
+        # A guid that changed for the same URL is the same item.
+        unknown_urls = {it.url: it.id for it in batch.values() if it.id not in existing and it.url}
+        remap: dict[str, str] = {}
+        if unknown_urls:
+            for chunk in _chunks(list(unknown_urls), 500):
+                for old_id, url, chash in conn.execute(
+                    select(items.c.id, items.c.url, items.c.content_hash).where(
+                        items.c.source == upd.key, items.c.url.in_(chunk)
+                    )
+                ):
+                    if old_id not in batch:
+                        remap[unknown_urls[url]] = old_id
+                        existing[old_id] = chash
+        new_rows: list[dict[str, Any]] = []
+        changed_rows: list[Item] = []
+        unchanged = 0
+        for it in batch.values():
+            target = remap.get(it.id, it.id)
+            if target not in existing:
+                new_rows.append(_item_values(it, upd.classifier_version))
+            elif existing[target] != it.content_hash:
+                changed_rows.append(_replace_id(it, target))
+            else:
+                unchanged += 1
+        if new_rows:
+            conn.execute(self._insert_ignore(items), new_rows)
+        for it in changed_rows:
+            conn.execute(
+                update(items)
+                .where(items.c.id == it.id)
+                .values(
+                    url=it.url,
+                    title=it.title,
+                    summary=it.summary,
+                    updated=it.updated,
+                    author=it.author,
+                    content_hash=it.content_hash,
+                    last_changed=it.first_seen,
+                    **(
+                        {"published": it.published, "date_source": it.date_source}
+                        if it.published is not None
+                        else {}
+                    ),
+                )
+            )
+        if upd.scores:
+            written = {r["id"] for r in new_rows} | {it.id for it in changed_rows}
+            score_rows = [
+                _score_row(remap.get(item_id, item_id), s)
+                for item_id, scores in upd.scores.items()
+                if remap.get(item_id, item_id) in written
+                for s in scores
+            ]
+            self._replace_rule_scores(conn, score_rows)
+        return len(new_rows), len(changed_rows), unchanged
+
+    def _replace_rule_scores(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        ids = sorted({r["item_id"] for r in rows})
+        for chunk in _chunks(ids, 500):
+            conn.execute(
+                item_topics.delete().where(
+                    item_topics.c.item_id.in_(chunk), item_topics.c.origin == "rule"
+                )
+            )
+        conn.execute(self._insert_ignore(item_topics), rows)
+
+    def _write_source(self, conn: Connection, upd: SourceUpdate, new: int) -> None:
+        values: dict[str, Any] = {
+            "last_fetch_at": upd.started_at,
+            "next_check_at": upd.next_check_at,
+        }
+        if upd.outcome == "error":
+            values.update(
+                last_error=upd.error,
+                last_error_at=upd.started_at,
+                consecutive_errors=sources.c.consecutive_errors + 1,
+            )
+        else:
+            values.update(last_success_at=upd.started_at, consecutive_errors=0, last_error=None)
+        if upd.set_validators:
+            values.update(etag=upd.etag, last_modified=upd.last_modified)
+        if upd.new_url:
+            values.update(url=upd.new_url, etag=None if not upd.set_validators else upd.etag)
+        if upd.disable_reason:
+            values.update(enabled=False, disabled_reason=upd.disable_reason)
+        if new:
+            values["last_new_item_at"] = upd.started_at
+        conn.execute(update(sources).where(sources.c.key == upd.key).values(**values))
+
+    def _insert_ignore(self, table: Any) -> Any:
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        if self.dialect == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing()
+        return table.insert()
+
+    # ------------------------------------------------------------------- items
+
+    def iter_items(self, query: ItemQuery | None = None) -> Iterator[ItemRow]:
+        """Stored items, newest first (published, else first seen), with assigned topics."""
+        q = query or ItemQuery()
+        when = func.coalesce(items.c.published, items.c.first_seen)
+        stmt = select(items)
+        if q.sources:
+            stmt = stmt.where(items.c.source.in_(q.sources))
+        if q.ids:
+            stmt = stmt.where(items.c.id.in_(q.ids))
+        if q.since is not None:
+            stmt = stmt.where(when >= q.since)
+        if q.until is not None:
+            stmt = stmt.where(when < q.until)
+        if q.topics:
+            stmt = stmt.where(
+                items.c.id.in_(
+                    select(item_topics.c.item_id).where(
+                        item_topics.c.topic.in_(q.topics), item_topics.c.assigned.is_(True)
+                    )
+                )
+            )
+        stmt = stmt.order_by(when.desc(), items.c.id)
+        if q.limit is not None:
+            stmt = stmt.limit(q.limit)
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=500).execute(stmt)
+            for part in result.partitions():
+                rows = list(part)
+                topic_map = self._topics_for(conn, [r.id for r in rows])
+                for r in rows:
+                    assigned, scores = topic_map.get(r.id, ((), {}))
+                    yield ItemRow(item=_item(r), topics=assigned, scores=scores)
+
+    def _topics_for(
+        self, conn: Connection, ids: list[str]
+    ) -> dict[str, tuple[tuple[str, ...], dict[str, float]]]:
+        """Assigned topics (a manual decision wins over the rules) and rule scores per item."""
+        rule: dict[str, dict[str, tuple[bool, float]]] = {}
+        manual: dict[str, dict[str, bool]] = {}
+        for chunk in _chunks(ids, 500):
+            stmt = select(
+                item_topics.c.item_id,
+                item_topics.c.topic,
+                item_topics.c.origin,
+                item_topics.c.assigned,
+                item_topics.c.score,
+            ).where(item_topics.c.item_id.in_(chunk))
+            for item_id, topic, origin, assigned, score in conn.execute(stmt):
+                if origin == "manual":
+                    manual.setdefault(item_id, {})[topic] = bool(assigned)
+                else:
+                    rule.setdefault(item_id, {})[topic] = (bool(assigned), float(score))
+        out: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {}
+        for item_id in set(rule) | set(manual):
+            decided = {t: a for t, (a, _s) in rule.get(item_id, {}).items()}
+            decided.update(manual.get(item_id, {}))
+            scores = {t: sc for t, (_a, sc) in rule.get(item_id, {}).items()}
+            out[item_id] = (tuple(sorted(t for t, a in decided.items() if a)), scores)
+        return out
+
+    def count_items(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(items)).scalar_one())
+
+    def fetch_log(self, key: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        stmt = select(fetches).order_by(fetches.c.id.desc()).limit(limit)
+        if key is not None:
+            stmt = stmt.where(fetches.c.source == key)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt).all()]
+
+
+def _chunks(seq: Sequence[str], n: int) -> Iterator[Sequence[str]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _state(r: Any) -> SourceState:
+    return SourceState(
+        key=r.key,
+        url=r.url,
+        etag=r.etag,
+        last_modified=r.last_modified,
+        next_check_at=r.next_check_at,
+        consecutive_errors=r.consecutive_errors,
+        last_success_at=r.last_success_at,
+        last_error=r.last_error,
+    )
+
+
+def _item_values(it: Item, classifier_version: str | None) -> dict[str, Any]:
+    return {
+        "id": it.id,
+        "source": it.source,
+        "url": it.url,
+        "guid": it.guid,
+        "title": it.title,
+        "summary": it.summary,
+        "published": it.published,
+        "date_source": it.date_source,
+        "updated": it.updated,
+        "first_seen": it.first_seen,
+        "last_changed": it.first_seen,
+        "author": it.author,
+        "lang": it.lang,
+        "content_hash": it.content_hash,
+        "classifier_version": classifier_version,
+    }
+
+
+def _replace_id(it: Item, new_id: str) -> Item:
+    if it.id == new_id:
+        return it
+    from dataclasses import replace
+
+    return replace(it, id=new_id)
+
+
+def _score_row(item_id: str, s: TopicScore) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "topic": s.topic,
+        "score": s.score,
+        "threshold": s.threshold,
+        "assigned": s.assigned,
+        "terms": list(s.terms),
+        "origin": "rule",
+    }
+
+
+def _item(r: Any) -> Item:
+    return Item(
+        id=r.id,
+        source=r.source,
+        url=r.url,
+        title=r.title,
+        summary=r.summary,
+        published=r.published,
+        date_source=r.date_source,
+        first_seen=r.first_seen,
+        updated=r.updated,
+        author=r.author,
+        lang=r.lang,
+        guid=r.guid,
+        content_hash=r.content_hash,
+    )

@@ -1,0 +1,151 @@
+"""SQLAlchemy tables of feedwatch; the schema is only ever changed by an Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes only: naive values are refused (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime refused: {value!r}")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("organisation", Text, nullable=False, default=""),
+    Column("kind", String(20), nullable=False, default="auto"),
+    Column("config_url", Text, nullable=False),  # as written in the config
+    Column("url", Text, nullable=False),  # current: config_url or where a 301/308 led
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("in_config", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text, nullable=True),
+    Column("interval_seconds", Integer, nullable=False, default=3600),
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("next_check_at", UTCDateTime, nullable=True),
+    Column("last_fetch_at", UTCDateTime, nullable=True),
+    Column("last_success_at", UTCDateTime, nullable=True),
+    Column("last_new_item_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_error_at", UTCDateTime, nullable=True),
+    Column("consecutive_errors", Integer, nullable=False, default=0),
+    Column("lease_owner", String(100), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_sources_next_check_at", "next_check_at"),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "source",
+        String(100),
+        ForeignKey("sources.key", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("url", Text, nullable=False, default=""),
+    Column("guid", Text, nullable=True),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("published", UTCDateTime, nullable=True),
+    Column("date_source", String(20), nullable=False),
+    Column("updated", UTCDateTime, nullable=True),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_changed", UTCDateTime, nullable=False),
+    Column("author", Text, nullable=True),
+    Column("lang", String(10), nullable=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("classifier_version", String(40), nullable=True),
+    Index("ix_items_source_url", "source", "url"),
+    Index("ix_items_published", "published"),
+    Index("ix_items_first_seen", "first_seen"),
+)
+
+item_topics = Table(
+    "item_topics",
+    metadata,
+    Column("item_id", String(40), ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic", String(64), primary_key=True),
+    Column("origin", String(10), primary_key=True),  # rule | manual (a human decision)
+    Column("score", Float, nullable=False, default=0.0),
+    Column("threshold", Float, nullable=False, default=0.0),
+    Column("assigned", Boolean, nullable=False, default=False),
+    Column("terms", JSON, nullable=False, default=list),
+    Index("ix_item_topics_topic", "topic", "assigned"),
+)
+
+fetches = Table(
+    "fetches",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("source", String(100), ForeignKey("sources.key", ondelete="CASCADE"), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("duration", Float, nullable=False, default=0.0),
+    Column("outcome", String(20), nullable=False),  # ok | not-modified | error
+    Column("http_status", Integer, nullable=True),
+    Column("url", Text, nullable=False, default=""),
+    Column("bytes", Integer, nullable=False, default=0),
+    Column("new", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+    Column("error_kind", String(30), nullable=True),
+    Column("warnings", JSON, nullable=False, default=list),
+    Index("ix_fetches_source_started", "source", "started_at"),
+)
