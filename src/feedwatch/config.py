@@ -45,7 +45,15 @@ def parse_duration(value: object) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def parse_seconds(value: object) -> float:
+    """A duration as seconds, where 0 is allowed: 0, 0.5, '500ms' is not, '2s', '1m'."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        return 0.0
+    return parse_duration(value).total_seconds()
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Seconds = Annotated[float, BeforeValidator(parse_seconds)]
 
 
 class _Model(BaseModel):
@@ -93,7 +101,7 @@ class NetworkModel(_Model):
     allow_private: bool | list[str] = False
     concurrency: int = Field(default=10, ge=1, le=1000)
     per_host: int = Field(default=2, ge=1, le=50)
-    host_delay: Duration | Literal[0] = 0
+    host_delay: Seconds = 0.5
     connect_timeout: Duration = timedelta(seconds=10)
     read_timeout: Duration = timedelta(seconds=10)
     deadline: Duration = timedelta(seconds=30)
@@ -126,7 +134,7 @@ class NetworkConfig:
     allow_private: bool | tuple[str, ...] = False
     concurrency: int = 10
     per_host: int = 2
-    host_delay: float = 0.0
+    host_delay: float = 0.5
     connect_timeout: float = 10.0
     read_timeout: float = 10.0
     deadline: float = 30.0
@@ -319,7 +327,6 @@ def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = N
     )
     if env.get("FEEDWATCH_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes", "on"):
         allow = True
-    host_delay = net.host_delay.total_seconds() if isinstance(net.host_delay, timedelta) else 0.0
     return Config(
         path=file,
         sources=tuple(sources),
@@ -327,7 +334,7 @@ def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = N
             allow_private=allow,
             concurrency=net.concurrency,
             per_host=net.per_host,
-            host_delay=host_delay,
+            host_delay=net.host_delay,
             connect_timeout=net.connect_timeout.total_seconds(),
             read_timeout=net.read_timeout.total_seconds(),
             deadline=net.deadline.total_seconds(),

@@ -360,11 +360,10 @@ class Store:
         ids = list(batch)
         existing: dict[str, str] = {}
         for chunk in _chunks(ids, 500):
-            existing.update(
-                conn.execute(
-                    select(items.c.id, items.c.content_hash).where(items.c.id.in_(chunk))
-                ).tuples()
-            )
+            for item_id, chash in conn.execute(
+                select(items.c.id, items.c.content_hash).where(items.c.id.in_(chunk))
+            ):
+                existing[item_id] = chash
         # A guid that changed for the same URL is the same item.
         unknown_urls = {it.url: it.id for it in batch.values() if it.id not in existing and it.url}
         remap: dict[str, str] = {}

@@ -1,0 +1,5 @@
+"""`python -m feedwatch` runs the command line."""
+
+from feedwatch.cli import main
+
+main()

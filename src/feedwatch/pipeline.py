@@ -1,0 +1,259 @@
+"""One pass over sources: fetch, extract, normalise, classify, decide, store.
+
+`process()` is pure: a FetchResult in, a SourceUpdate out (what to write and when to come back).
+`run_fetch()` is the thin async shell around it: it owns the client, the limiter and the order of
+work, and turns every source's failure into a recorded outcome while the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from feedwatch.config import Config
+from feedwatch.errors import ExtractError
+from feedwatch.extract import extract
+from feedwatch.fetch import FetchSettings, HostLimiter, fetch, make_client
+from feedwatch.netpolicy import AddressPolicy
+from feedwatch.normalise import normalise
+from feedwatch.schedule import max_age, next_check_at
+from feedwatch.store import FetchOutcome, SourceUpdate, Store
+from feedwatch.types import FetchResult, Item, Source, SourceState, TopicScore
+
+log = logging.getLogger("feedwatch.fetch")
+
+Classifier = Callable[[Item], Sequence[TopicScore]]
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    outcomes: tuple[FetchOutcome, ...]
+    seconds: float
+
+    @property
+    def attempted(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if o.outcome == "error")
+
+    @property
+    def new(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    @property
+    def exit_code(self) -> int:
+        """0 if at least one source succeeded or nothing was due; 1 if every one failed."""
+        return 1 if self.attempted and self.failed == self.attempted else 0
+
+
+def process(
+    source: Source,
+    state: SourceState,
+    result: FetchResult,
+    now: datetime,
+    *,
+    classifier: Classifier | None = None,
+    classifier_version: str | None = None,
+) -> SourceUpdate:
+    """Decide what one fetch means: items to write, validators, the next check. Pure."""
+    started = result.fetched_at or now
+    base = SourceUpdate(
+        key=source.key,
+        started_at=started,
+        duration=result.elapsed,
+        outcome="ok",
+        url=result.final_url or result.url,
+        http_status=result.status,
+        bytes=len(result.body),
+    )
+    if result.error is not None:
+        errors = state.consecutive_errors + 1
+        disable = None
+        if result.status == 410:
+            disable = (
+                "410 Gone: the site says this address is gone for good; fix the URL in the config"
+            )
+        return replace(
+            base,
+            outcome="error",
+            error=result.error.message,
+            error_kind=result.error.kind,
+            next_check_at=next_check_at(
+                source.key,
+                source.interval,
+                now,
+                consecutive_errors=errors,
+                retry_after=result.error.retry_after,
+            ),
+            disable_reason=disable,
+        )
+    new_url = result.permanent_redirect if result.permanent_redirect != state.url else None
+    if result.not_modified:
+        return replace(
+            base,
+            outcome="not-modified",
+            new_url=new_url,
+            next_check_at=next_check_at(
+                source.key, source.interval, now, cache_max_age=max_age(result.headers)
+            ),
+        )
+    try:
+        extracted = extract(source, result, now)
+    except ExtractError as exc:
+        return replace(
+            base,
+            outcome="error",
+            error=exc.message,
+            error_kind="extract",
+            new_url=new_url,
+            next_check_at=next_check_at(
+                source.key, source.interval, now, consecutive_errors=state.consecutive_errors + 1
+            ),
+        )
+    items: list[Item] = []
+    scores: dict[str, tuple[TopicScore, ...]] = {}
+    page_url = result.final_url or result.url
+    for raw in extracted.items:
+        item = normalise(source.key, raw, now, base_url=page_url)
+        if item is None:
+            continue
+        if classifier is not None:
+            item_scores = tuple(classifier(item))
+            if source.keep == "topical" and not any(s.assigned for s in item_scores):
+                continue
+            scores[item.id] = item_scores
+        items.append(item)
+    return replace(
+        base,
+        items=tuple(items),
+        warnings=extracted.warnings,
+        etag=result.headers.get("etag"),
+        last_modified=result.headers.get("last-modified"),
+        set_validators=True,
+        new_url=new_url,
+        next_check_at=next_check_at(
+            source.key, source.interval, now, cache_max_age=max_age(result.headers)
+        ),
+        scores=scores,
+        classifier_version=classifier_version,
+    )
+
+
+def _log_outcome(o: FetchOutcome) -> None:
+    extra = {
+        "source": o.key,
+        "status": o.outcome,
+        "http": o.http_status,
+        "new": o.new,
+        "updated": o.updated,
+        "unchanged": o.unchanged,
+        "duration": round(o.duration, 3),
+        "error": o.error,
+    }
+    if o.outcome == "error":
+        log.warning("%s error %s: %s", o.key, o.http_status or "-", o.error, extra=extra)
+    else:
+        log.info(
+            "%s %s http=%s new=%d updated=%d unchanged=%d %.2fs",
+            o.key,
+            o.outcome,
+            o.http_status or "-",
+            o.new,
+            o.updated,
+            o.unchanged,
+            o.duration,
+            extra=extra,
+        )
+    for w in o.warnings:
+        log.warning("%s warning: %s", o.key, w, extra={"source": o.key})
+
+
+async def run_fetch(
+    config: Config,
+    store: Store,
+    *,
+    keys: Sequence[str] | None = None,
+    every: bool = False,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    classifier: Classifier | None = None,
+    classifier_version: str | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_done: Callable[[FetchOutcome], None] | None = None,
+) -> RunResult:
+    """Fetch the due sources (or `keys`, or `every` enabled source) once and store the results."""
+    started = time.perf_counter()
+    now = clock()
+    store.sync_sources(config.sources, now)
+    by_key = {s.key: s for s in config.sources}
+    if keys:
+        states = store.source_states(keys)
+        todo = [states[k] for k in keys if k in states]
+    elif every:
+        states = store.source_states(s.key for s in config.sources if s.enabled)
+        todo = [states[s.key] for s in config.sources if s.enabled and s.key in states]
+    else:
+        todo = [st for st in store.due_sources(now) if st.key in by_key]
+    if on_start is not None:
+        on_start(len(todo))
+    if not todo:
+        return RunResult((), time.perf_counter() - started)
+
+    settings = fetch_settings(config)
+    limiter = HostLimiter.from_settings(settings)
+    write_lock = asyncio.Lock()
+    outcomes: list[FetchOutcome] = []
+
+    async def one(state: SourceState) -> None:
+        source = by_key[state.key]
+        result = await fetch(
+            client,
+            source.key,
+            state.url,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            settings=settings,
+            limiter=limiter,
+            now=clock(),
+        )
+        update = process(
+            source,
+            state,
+            result,
+            clock(),
+            classifier=classifier,
+            classifier_version=classifier_version,
+        )
+        async with write_lock:
+            outcome = await asyncio.to_thread(store.apply, update)
+        outcomes.append(outcome)
+        _log_outcome(outcome)
+        if on_done is not None:
+            on_done(outcome)
+
+    async with make_client(settings) as client:
+        await asyncio.gather(*(one(st) for st in todo))
+    order = {st.key: i for i, st in enumerate(todo)}
+    outcomes.sort(key=lambda o: order[o.key])
+    return RunResult(tuple(outcomes), time.perf_counter() - started)
+
+
+def fetch_settings(config: Config) -> FetchSettings:
+    net = config.network
+    return FetchSettings(
+        connect_timeout=net.connect_timeout,
+        read_timeout=net.read_timeout,
+        deadline=net.deadline,
+        max_body=net.max_body,
+        global_limit=net.concurrency,
+        per_host=net.per_host,
+        host_delay=net.host_delay,
+        policy=AddressPolicy.from_setting(
+            list(net.allow_private) if isinstance(net.allow_private, tuple) else net.allow_private
+        ),
+    )
