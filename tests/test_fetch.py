@@ -554,7 +554,7 @@ async def test_minimum_delay_between_starts_per_host(
     http_server: TestServer, client: httpx.AsyncClient
 ) -> None:
     http_server.route("/f.rss", FEED)
-    settings = FetchSettings(policy=OPEN, host_delay=0.2)
+    settings = FetchSettings(policy=OPEN, host_delay=0.3)
     a = f"http://a.example.test:{http_server.port}/f.rss"
     b = f"http://b.example.test:{http_server.port}/f.rss"
     results = await _burst(client, [a, a, a, b], settings)
@@ -565,8 +565,8 @@ async def test_minimum_delay_between_starts_per_host(
     starts_b = [r.started for r in http_server.requests() if r.headers["host"].startswith("b.")]
     assert len(starts_a) == 3 and len(starts_b) == 1
     gaps = [later - earlier for earlier, later in zip(starts_a, starts_a[1:], strict=False)]
-    assert all(gap >= 0.18 for gap in gaps), gaps
-    assert starts_b[0] - starts_a[0] < 0.15  # another host does not wait
+    assert all(gap >= 0.28 for gap in gaps), gaps
+    assert starts_b[0] - starts_a[0] < 0.25  # another host does not wait
 
 
 def test_host_limiter_rejects_nonsense() -> None:
