@@ -1,0 +1,37 @@
+# feedwatch: every target creates .venv and installs into it first; nothing else is needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test run lint typecheck check bench fuzz clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## make demo: serve the offline mirror on 127.0.0.1 and fetch it into data/demo.db
+demo: $(STAMP)
+	$(BIN)/python demo/run.py
+
+## make test: lint, type-check and run the whole test suite (SQLite and PostgreSQL)
+test: $(STAMP)
+	$(BIN)/ruff check src tests demo bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+## make run: the daemon on config/feeds.yaml (for now: one fetch pass over the due sources)
+run: $(STAMP)
+	$(BIN)/feedwatch fetch
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests demo bench
+	$(BIN)/ruff format --check src tests demo bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
