@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from cssselect import HTMLTranslator, SelectorError
 
@@ -34,12 +34,14 @@ from feedwatch.types import DateSource, RawItem, Selectors
 __all__ = [
     "ArticleInfo",
     "Page",
+    "absolute_url",
     "compile_selector",
     "detect_encoding",
     "extract_article",
     "extract_listing",
     "find_next_page",
     "parse_page",
+    "text_of",
     "validate_selectors",
 ]
 
@@ -219,7 +221,7 @@ def parse_page(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
     base = url
     base_el = root.find(".//base[@href]")
     if base_el is not None:
-        candidate = _abs_url(base_el.get("href") or "", url)
+        candidate = absolute_url(base_el.get("href") or "", url)
         if candidate:
             base = candidate
     lang_raw = root.get("lang") or root.get("xml:lang") or ""
@@ -246,7 +248,7 @@ def text_of(el: El) -> str:
     return _WS.sub(" ", "".join(parts)).strip()
 
 
-def _abs_url(href: str, base: str) -> str | None:
+def absolute_url(href: str, base: str) -> str | None:
     """Absolute http(s) URL without fragment, or None (javascript:, mailto:, data:, '#x')."""
     href = re.sub(r"[\t\n\r]", "", href).strip()
     if not href or href.startswith("#"):
@@ -258,7 +260,17 @@ def _abs_url(href: str, base: str) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
-    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path or "/", parts.query, ""))
+    path = _NON_URI.sub(_pct, parts.path) or "/"
+    query = _NON_URI.sub(_pct, parts.query)
+    return urlunsplit((parts.scheme.lower(), parts.netloc, path, query, ""))
+
+
+_NON_URI = re.compile(r"[^\x21-\x7e]+")
+
+
+def _pct(m: re.Match[str]) -> str:
+    """Percent-encode (UTF-8) characters a URI may not hold: spaces, non-ASCII."""
+    return quote(m.group(0), safe="")
 
 
 def _same_page(a: str, b: str) -> bool:
@@ -302,6 +314,25 @@ def _boiler_kind(el: El) -> str | None:
     return None
 
 
+_STATE_CLASSES = frozenset(
+    {"odd", "even", "first", "last", "active", "is-active", "current", "selected", "new",
+     "visited", "hover", "focus", "open", "closed", "hidden", "clearfix", "row", "col"}
+)  # fmt: skip
+
+
+def _step(el: El) -> str:
+    """One step of a link's path: tag plus the first class that says what the element is.
+
+    Only the first stable class counts, so cards of one list that differ in modifier or
+    per-post classes (WordPress "category-x", Drupal "views-row-3 odd") stay one group, while
+    a row of theme tiles beside a row of news cards does not join it.
+    """
+    for token in (el.get("class") or "").split():
+        if not any(ch.isdigit() for ch in token) and token.lower() not in _STATE_CLASSES:
+            return f"{el.tag}.{token.lower()}"
+    return str(el.tag)
+
+
 def _content_elements(root: El) -> Iterator[tuple[El, tuple[str, ...]]]:
     """Elements outside page chrome, with their tag path; a card's own header stays in."""
     body = root.find("body")
@@ -316,7 +347,7 @@ def _content_elements(root: El) -> Iterator[tuple[El, tuple[str, ...]]]:
             if kind == "chrome" or (kind == "header" and not in_article):
                 continue
             stack.append(
-                (child, (*path, child.tag), in_article or child.tag in ("article", "li", "tr"))
+                (child, (*path, _step(child)), in_article or child.tag in ("article", "li", "tr"))
             )
 
 
@@ -341,6 +372,16 @@ def _machine_date(el: El, now: datetime) -> datetime | None:
     return None
 
 
+_MAY_DATE = re.compile(r"\d|gisteren|vandaag|yesterday|today", re.IGNORECASE)
+
+
+def _own_text_may_date(el: El) -> bool:
+    """Cheap test: does the element's own text (not its children's) hold a digit or a day word."""
+    if el.text and _MAY_DATE.search(el.text):
+        return True
+    return any(child.tail and _MAY_DATE.search(child.tail) for child in el)
+
+
 def _date_in(card: El, now: datetime) -> datetime | None:
     """The date a card shows: <time>, microdata, then a short dated element, then any text."""
     for t in card.iter("time"):
@@ -354,7 +395,7 @@ def _date_in(card: El, now: datetime) -> datetime | None:
         if value is not None:
             return value
     for el in card.iter():
-        if not isinstance(el.tag, str) or el.tag in _HEADINGS:
+        if not isinstance(el.tag, str) or el.tag in _HEADINGS or not _own_text_may_date(el):
             continue
         text = text_of(el)
         if not text or len(text) > _SHORT_TEXT:
@@ -384,6 +425,10 @@ def _title_for(card: El, link: El | None) -> str | None:
         inner = next((h for h in link.iter(*_HEADINGS)), None)
         if inner is not None and text_of(inner):
             return _clip(text_of(inner), MAX_TITLE)
+        href = link.get("href")
+        for h in card.iter(*_HEADINGS):
+            if any(a.get("href") == href for a in h.iter("a")) and text_of(h):
+                return _clip(text_of(h), MAX_TITLE)  # the heading links where this link does
         for prop in link.xpath(".//*[@itemprop='headline' or @itemprop='name']"):
             if text_of(prop):
                 return _clip(text_of(prop), MAX_TITLE)
@@ -429,7 +474,7 @@ def _link_of(el: El, base: str) -> tuple[El, str] | None:
     candidates.extend(a for a in el.iter("a") if a is not el)
     candidates.extend(a for a in el.iterancestors("a"))
     for a in candidates:
-        url = _abs_url(a.get("href") or "", base)
+        url = absolute_url(a.get("href") or "", base)
         if url:
             return a, url
     return None
@@ -564,7 +609,7 @@ def _candidate_links(page: Page) -> dict[tuple[str, ...], _Group]:
         rels = set((el.get("rel") or "").lower().split())
         if rels & _SKIP_RELS:
             continue
-        url = _abs_url(el.get("href") or "", page.base)
+        url = absolute_url(el.get("href") or "", page.base)
         if url is None or _same_page(url, page.url) or _is_social(url):
             continue
         if urlsplit(url).path in ("", "/") and not urlsplit(url).query:
@@ -712,14 +757,14 @@ def _jsonld_listing(page: Page, now: datetime) -> list[RawItem]:
             if _type_names(o) & _LISTING_TYPES
             and _str(o.get("url") or o.get("@id"))
             and not _same_page(
-                _abs_url(_str(o.get("url") or o.get("@id")) or "", page.base) or "", page.url
+                absolute_url(_str(o.get("url") or o.get("@id")) or "", page.base) or "", page.url
             )
         ]
         if len(articles) >= 2:
             entries = articles
     items: list[RawItem] = []
     for entry in entries:
-        url = _abs_url(_str(entry.get("url") or entry.get("@id")) or "", page.base)
+        url = absolute_url(_str(entry.get("url") or entry.get("@id")) or "", page.base)
         title = _str(entry.get("headline") or entry.get("name"))
         raw_date = _str(entry.get("datePublished") or entry.get("dateCreated"))
         published = parse_iso_datetime(raw_date, now=now) if raw_date else None
@@ -847,7 +892,7 @@ def _metas(page: Page) -> dict[str, str]:
 def _main_entity(page: Page) -> dict[str, Any] | None:
     candidates = [o for o in page.jsonld if _type_names(o) & _ARTICLE_TYPES]
     for obj in candidates:
-        own = _abs_url(_str(obj.get("url") or obj.get("@id")) or "", page.base)
+        own = absolute_url(_str(obj.get("url") or obj.get("@id")) or "", page.base)
         if own and _same_page(own, page.url):
             return obj
     with_date = [o for o in candidates if o.get("datePublished")]
@@ -1027,7 +1072,7 @@ def find_next_page(body: bytes, url: str, headers: Mapping[str, str] | None = No
     ]
     for el in candidates:
         if "next" in (el.get("rel") or "").lower().split():
-            nxt = _abs_url(el.get("href") or "", page.base)
+            nxt = absolute_url(el.get("href") or "", page.base)
             if nxt and not _same_page(nxt, current):
                 return nxt
     for el in page.root.iter("a"):
@@ -1040,7 +1085,7 @@ def find_next_page(body: bytes, url: str, headers: Mapping[str, str] | None = No
             or label.startswith(("volgende pagina", "ga naar volgende", "next page"))
             or any(c in ("next", "pager-next", "pagination-next", "next-page") for c in classes)
         ):
-            nxt = _abs_url(el.get("href") or "", page.base)
+            nxt = absolute_url(el.get("href") or "", page.base)
             if nxt and not _same_page(nxt, current):
                 return nxt
     return None
