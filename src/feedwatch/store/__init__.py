@@ -524,6 +524,27 @@ class Store:
             out[item_id] = (tuple(sorted(t for t, a in decided.items() if a)), scores)
         return out
 
+    def known_items(
+        self, source: str, ids: Sequence[str], urls: Sequence[str] = ()
+    ) -> dict[str, str]:
+        """Content hashes of the items of `source` already stored, by id and by URL
+        (a URL key maps to the hash of the item stored under that URL)."""
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(ids), 500):
+                for item_id, chash in conn.execute(
+                    select(items.c.id, items.c.content_hash).where(items.c.id.in_(chunk))
+                ):
+                    out[item_id] = chash
+            for chunk in _chunks([u for u in urls if u], 500):
+                for url, chash in conn.execute(
+                    select(items.c.url, items.c.content_hash).where(
+                        items.c.source == source, items.c.url.in_(chunk)
+                    )
+                ):
+                    out[url] = chash
+        return out
+
     def count_items(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(items)).scalar_one())
