@@ -218,3 +218,27 @@ def test_bulk_insert_counts(store: Store) -> None:
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(items)).scalar() == 1200
         assert conn.execute(select(func.count()).select_from(fetches)).scalar() == 1
+
+
+def test_claims_lease_and_expire(store: Store) -> None:
+    many = [replace(SRC, key=f"s{i:02d}", url=f"https://bron.example.nl/{i}") for i in range(5)]
+    store.sync_sources(many, NOW)
+    a = store.claim_due(NOW, "worker-a", lease=timedelta(minutes=5), limit=3)
+    b = store.claim_due(NOW, "worker-b", lease=timedelta(minutes=5), limit=10)
+    assert [s.key for s in a] == ["s00", "s01", "s02"]
+    assert [s.key for s in b] == ["s03", "s04"]
+    assert store.claim_due(NOW, "worker-c") == []
+    # worker-a finishes one source; the lease of the others expires (worker-a died)
+    store.apply(replace(upd(()), key="s00"))
+    later = NOW + timedelta(minutes=6)
+    c = store.claim_due(later, "worker-c")
+    assert {s.key for s in c} == {"s01", "s02", "s03", "s04"}
+    store.release(["s01", "s02"], "worker-c")
+    assert {s.key for s in store.claim_due(later, "worker-d")} == {"s01", "s02"}
+
+
+def test_typical_gap_is_learned(store: Store) -> None:
+    store.sync_sources([SRC], NOW)
+    its = tuple(replace(i, published=NOW - timedelta(hours=6 * n)) for n, i in enumerate(make_items(6)))
+    store.apply(upd(its))
+    assert store.source_states()["bron"].typical_gap == 6 * 3600

@@ -75,6 +75,8 @@ class SourceModel(_Model):
     organisation: str = ""
     kind: Literal["rss", "atom", "json", "html", "sitemap", "auto"] = "auto"
     interval: Duration | None = None
+    min_interval: Duration | None = None
+    max_interval: Duration | None = None
     enabled: bool = True
     keep: Literal["all", "topical"] = "all"
     selectors: SelectorsModel | None = None
@@ -318,6 +320,8 @@ def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = N
                 selectors=Selectors(**sel.model_dump()) if sel is not None else None,
                 max_pages=s.max_pages,
                 line=line,
+                min_interval=s.min_interval,
+                max_interval=s.max_interval,
             )
         )
 

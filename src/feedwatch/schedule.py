@@ -1,10 +1,19 @@
-"""When to check a source next: interval, backoff with jitter, Retry-After, max-age. Pure."""
+"""When to check a source next: adaptive interval, backoff with jitter, Retry-After, max-age. Pure.
+
+- After a success the base is the configured interval, adapted to the source's observed gap
+  between new items (half the typical gap), kept within the source's minimum and maximum.
+- After the n-th failure in a row: the interval doubled n-1 times, with jitter, capped at a day:
+  a failing source is retried at least daily and never silently dropped.
+- `Retry-After` (429/503) and `Cache-Control: max-age` can only push the next check later,
+  within limits (7 days and 1 day).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+import statistics
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 MAX_BACKOFF = timedelta(hours=24)  # a failing source is still retried at least daily
@@ -24,12 +33,31 @@ def max_age(headers: Mapping[str, str]) -> float | None:
     return float(m.group(1)) if m else None
 
 
+def typical_gap(times: Sequence[datetime]) -> float | None:
+    """The median gap in seconds between distinct publication times, or None with fewer than 3."""
+    ordered = sorted(set(times))
+    if len(ordered) < 3:
+        return None
+    gaps = [(b - a).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)]
+    return float(statistics.median(gaps))
+
+
 def _jitter(key: str, salt: int) -> float:
     """A deterministic factor in [1 - JITTER, 1 + JITTER] per source and attempt, so that
     sources failing together do not all come back at the same moment."""
     h = hashlib.blake2b(f"{key}:{salt}".encode(), digest_size=4).digest()
     fraction = int.from_bytes(h, "big") / 0xFFFFFFFF
     return 1 - JITTER + 2 * JITTER * fraction
+
+
+def adaptive_interval(
+    interval: timedelta, bounds: tuple[timedelta, timedelta], gap_seconds: float | None
+) -> timedelta:
+    """Half the observed gap between new items, within bounds; the interval when unknown."""
+    if gap_seconds is None or gap_seconds <= 0:
+        return interval
+    low, high = bounds
+    return min(max(timedelta(seconds=gap_seconds / 2), low), high)
 
 
 def next_check_at(
@@ -40,6 +68,8 @@ def next_check_at(
     consecutive_errors: int = 0,
     retry_after: float | None = None,
     cache_max_age: float | None = None,
+    bounds: tuple[timedelta, timedelta] | None = None,
+    gap_seconds: float | None = None,
 ) -> datetime:
     """The next time to fetch a source after a fetch that ended at `now`.
 
@@ -50,7 +80,7 @@ def next_check_at(
         delay = min(interval * factor, MAX_BACKOFF) * _jitter(key, consecutive_errors)
         delay = min(delay, MAX_BACKOFF)
     else:
-        delay = interval
+        delay = adaptive_interval(interval, bounds or (interval, interval), gap_seconds)
         if cache_max_age is not None:
             delay = max(delay, min(timedelta(seconds=cache_max_age), MAX_MAX_AGE))
     if retry_after is not None:

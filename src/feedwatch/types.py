@@ -44,6 +44,16 @@ class Source:
     selectors: Selectors | None = None
     max_pages: int = 1
     line: int | None = None  # where the entry starts in its config file
+    min_interval: timedelta | None = None  # adaptive polling bounds; None: derived from interval
+    max_interval: timedelta | None = None
+
+    @property
+    def interval_bounds(self) -> tuple[timedelta, timedelta]:
+        """(minimum, maximum) time between checks: a quarter of the interval (at least 5
+        minutes) up to four times it (at most a day, never below the interval)."""
+        low = self.min_interval or max(self.interval / 4, timedelta(minutes=5))
+        high = self.max_interval or max(min(self.interval * 4, timedelta(days=1)), self.interval)
+        return min(low, self.interval), max(high, self.interval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,8 @@ class SourceState:
     last_success_at: datetime | None = None
     last_error: str | None = None
     item_count: int = 0
+    typical_gap: float | None = None  # seconds between new items, as observed
+    lease_owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from feedwatch.errors import StorageError
-from feedwatch.store.models import fetches, item_topics, items, metadata, sources
+from feedwatch.schedule import typical_gap
+from feedwatch.store.models import fetches, item_topics, items, metadata, sources, workers
 from feedwatch.types import Item, Source, SourceState, TopicScore
 
 DEFAULT_DATABASE_URL = "sqlite:///data/feedwatch.db"
@@ -284,6 +285,135 @@ class Store:
         with self.engine.connect() as conn:
             return [_state(r) for r in conn.execute(stmt).all()]
 
+    def claim_due(
+        self,
+        now: datetime,
+        owner: str,
+        *,
+        lease: timedelta = timedelta(minutes=5),
+        limit: int = 100,
+        keys: Iterable[str] | None = None,
+    ) -> list[SourceState]:
+        """Claim up to `limit` due sources for `owner` with a lease that expires at now + lease.
+
+        A source is claimable when it is enabled, due, and not leased (or its lease expired:
+        a worker that died loses nothing). On PostgreSQL the rows are locked with
+        FOR UPDATE SKIP LOCKED, so concurrent workers never claim the same source; on SQLite
+        the database's single writer gives the same guarantee.
+        """
+        free = (sources.c.lease_until.is_(None)) | (sources.c.lease_until < now)
+        stmt = (
+            select(sources.c.key)
+            .where(
+                sources.c.enabled.is_(True),
+                (sources.c.next_check_at.is_(None)) | (sources.c.next_check_at <= now),
+                free,
+            )
+            .order_by(sources.c.next_check_at.is_not(None), sources.c.next_check_at, sources.c.key)
+            .limit(limit)
+        )
+        if keys is not None:
+            stmt = stmt.where(sources.c.key.in_(list(keys)))
+        until = now + lease
+        try:
+            with self.engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    claimed = [k for (k,) in conn.execute(stmt.with_for_update(skip_locked=True))]
+                    if not claimed:
+                        return []
+                    conn.execute(
+                        update(sources)
+                        .where(sources.c.key.in_(claimed))
+                        .values(lease_owner=owner, lease_until=until)
+                    )
+                else:
+                    # One UPDATE with the choice as a subquery: SQLite takes the write lock for the
+                    # whole statement, so two workers cannot claim the same row.
+                    conn.execute(
+                        update(sources)
+                        .where(sources.c.key.in_(stmt.correlate(None).scalar_subquery()))
+                        .values(lease_owner=owner, lease_until=until)
+                    )
+                rows = conn.execute(
+                    select(sources).where(
+                        sources.c.lease_owner == owner, sources.c.lease_until == until
+                    )
+                ).all()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"could not claim due sources: {exc}") from exc
+        return sorted(
+            (_state(r) for r in rows),
+            key=lambda st: (st.next_check_at is not None, st.next_check_at or now, st.key),
+        )
+
+    def release(self, keys: Iterable[str], owner: str) -> None:
+        """Give back leases that were not used (shutdown before the fetch)."""
+        keys = list(keys)
+        if not keys:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(sources)
+                .where(sources.c.key.in_(keys), sources.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def next_due_at(self) -> datetime | None:
+        """The earliest next check of an enabled source (None: nothing scheduled)."""
+        with self.engine.connect() as conn:
+            value: datetime | None = conn.execute(
+                select(func.min(sources.c.next_check_at)).where(sources.c.enabled.is_(True))
+            ).scalar()
+        return value
+
+    # ----------------------------------------------------------------- workers
+
+    def heartbeat(
+        self,
+        worker_id: str,
+        hostname: str,
+        pid: int,
+        started_at: datetime,
+        now: datetime,
+        info: dict[str, Any],
+    ) -> None:
+        """Record that a daemon worker is alive, with what it reports about itself."""
+        values = {"heartbeat_at": now, "info": info, "stopped_at": None}
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(workers).where(workers.c.id == worker_id).values(**values)
+            ).rowcount
+            if not done:
+                conn.execute(
+                    workers.insert().values(
+                        id=worker_id, hostname=hostname, pid=pid, started_at=started_at, **values
+                    )
+                )
+
+    def worker_stopped(self, worker_id: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(workers).where(workers.c.id == worker_id).values(stopped_at=now))
+
+    def worker_rows(self, limit: int = 20) -> list[dict[str, Any]]:
+        stmt = select(workers).order_by(workers.c.heartbeat_at.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt).all()]
+
+    def prune_fetch_log(self, before: datetime) -> int:
+        """Delete fetch-log rows older than `before`; returns how many."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(fetches.delete().where(fetches.c.started_at < before)).rowcount)
+
+    def optimize(self) -> None:
+        """Routine upkeep: SQLite's PRAGMA optimize and a WAL checkpoint; ANALYZE on PostgreSQL."""
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("PRAGMA optimize")
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            elif self.dialect == "postgresql":
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            conn.commit()
+
     def source_reports(self) -> list[SourceReport]:
         counts = select(items.c.source, func.count().label("n")).group_by(items.c.source).subquery()
         stmt = (
@@ -453,6 +583,14 @@ class Store:
             values.update(enabled=False, disabled_reason=upd.disable_reason)
         if new:
             values["last_new_item_at"] = upd.started_at
+            when = func.coalesce(items.c.published, items.c.first_seen)
+            recent = conn.execute(
+                select(when).where(items.c.source == upd.key).order_by(when.desc()).limit(20)
+            ).scalars()
+            gap = typical_gap([t for t in recent if t is not None])
+            if gap is not None:
+                values["typical_gap_seconds"] = gap
+        values.update(lease_owner=None, lease_until=None)
         conn.execute(update(sources).where(sources.c.key == upd.key).values(**values))
 
     def _insert_ignore(self, table: Any) -> Any:
@@ -572,6 +710,8 @@ def _state(r: Any) -> SourceState:
         consecutive_errors=r.consecutive_errors,
         last_success_at=r.last_success_at,
         last_error=r.last_error,
+        typical_gap=r.typical_gap_seconds,
+        lease_owner=r.lease_owner,
     )
 
 
