@@ -1,0 +1,72 @@
+"""Benchmark: topic classification speed (items/s on one core) for items of about 1,000 chars.
+
+Run: .venv/bin/python bench/bench_classify.py [--topics PATH] [--seconds S]
+Texts come from ../shared/data/topics-dev.jsonl when present (read, never copied); each item
+gets a few random made-up words so the classifier's word cache sees new words as real feeds do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import string
+import time
+from pathlib import Path
+
+from feedwatch.classify import classify, load_topics
+
+DEV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "topics-dev.jsonl"
+
+FALLBACK = (
+    "De gemeente besluit dinsdag over de komst van een azc voor driehonderd asielzoekers. "
+    "Het COA zoekt al maanden naar opvangplekken, omdat het aanmeldcentrum in Ter Apel vol is. "
+    "Statushouders wachten lang op een woning en volgen intussen lessen voor hun inburgering. "
+    "Asielzoekers uit veilige landen van herkomst krijgen een versnelde procedure. "
+)
+
+
+def corpus() -> list[tuple[str, str]]:
+    if DEV.exists():
+        rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
+        return [(r["title"], r["text"][:1000]) for r in rows]
+    return [("Nieuwe opvanglocatie voor asielzoekers", (FALLBACK * 4)[:1000])]
+
+
+def noise(rng: random.Random, n: int) -> str:
+    return " ".join(
+        "".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 12))) for _ in range(n)
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--topics", type=Path, default=None)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    args = ap.parse_args()
+    topics = load_topics(args.topics)
+    rng = random.Random(1)
+    base = corpus()
+    items = [(t, f"{x} {noise(rng, 8)}") for _ in range(40) for t, x in base]
+    chars = sum(len(t) + len(x) for t, x in items) / len(items)
+    for title, text in items[:200]:  # warm up
+        classify(title, text, topics)
+    rates: list[float] = []
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < args.seconds:
+        t0 = time.process_time()
+        for title, text in items:
+            classify(title, text, topics)
+        rates.append(len(items) / (time.process_time() - t0))
+        done += len(items)
+    rates.sort()
+    print(
+        f"{rates[len(rates) // 2]:,.0f} items/s (median of {len(rates)} rounds of {len(items)} "
+        f"items; best {rates[-1]:,.0f}), items of ~{chars:.0f} chars, one core (CPU time), "
+        f"{len(topics.keys)} topics, rules {topics.version}"
+    )
+
+
+if __name__ == "__main__":
+    main()

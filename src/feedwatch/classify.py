@@ -1,0 +1,917 @@
+"""Topic rules (YAML) -> per-topic scores with the terms that produced them, and their evaluation.
+
+Pure: apart from `load_topics` reading the rules file, nothing here does I/O; it never imports
+httpx, sqlalchemy or apscheduler. The rule language is documented at the top of the packaged
+``feedwatch/data/topics.yaml``. Rules are compiled once at load into a word index (exact, prefix,
+suffix and infix patterns over the words of `feedwatch.textnorm`); classifying a text is one pass
+over its words plus a few set look-ups per matched word.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from feedwatch.errors import ConfigError
+from feedwatch.textnorm import Tokenized, lemma, tokenize
+from feedwatch.types import TopicScore
+
+__all__ = [
+    "EvalMiss",
+    "EvalReport",
+    "Topic",
+    "TopicEval",
+    "Topics",
+    "classify",
+    "evaluate",
+    "load_topics",
+    "parse_topics",
+]
+
+# ---------------------------------------------------------------------------------------------
+# The file format (validated with pydantic; every model forbids unknown keys)
+
+Weight = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+TermList = Annotated[list[str], Field(min_length=1)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScoringSpec(_Spec):
+    """How matches become a score; shared by every topic."""
+
+    title_weight: NonNegative = 2.0  # a match in the title counts this many body matches
+    repeat: Annotated[float, Field(strict=True, ge=0, le=1)] = 0.5  # worth of each repeat
+    max_count: Annotated[int, Field(strict=True, ge=1)] = 4  # repeats beyond this are ignored
+    lemmas: Annotated[bool, Field(strict=True)] = False  # also match the simplemma lemma of words
+
+
+class CombinationSpec(_Spec):
+    name: str | None = None
+    all: Annotated[list[TermList], Field(min_length=2)]
+    weight: Weight
+
+
+class NearSpec(_Spec):
+    name: str | None = None
+    a: TermList
+    b: TermList
+    within: Annotated[int, Field(strict=True, ge=1, le=100)]
+    weight: Weight
+
+
+class ExcludeSpec(_Spec):
+    name: str | None = None
+    terms: TermList
+    mask: Annotated[bool, Field(strict=True)] = True
+    weight: NonNegative = 0.0
+
+
+class TopicSpec(_Spec):
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
+    title: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    threshold: Weight
+    terms: dict[str, Weight] = Field(default_factory=dict)
+    combinations: list[CombinationSpec] = Field(default_factory=list)
+    near: list[NearSpec] = Field(default_factory=list)
+    exclude: list[ExcludeSpec] = Field(default_factory=list)
+
+
+class TopicsSpec(_Spec):
+    scoring: ScoringSpec = Field(default_factory=ScoringSpec)
+    topics: Annotated[list[TopicSpec], Field(min_length=1)]
+    priors: dict[str, dict[str, Weight]] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public values
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """What a user sees of one topic."""
+
+    key: str
+    title: str
+    description: str
+    threshold: float
+
+
+@dataclass(frozen=True, slots=True)
+class _WordPat:
+    kind: Literal["exact", "prefix", "suffix", "infix"]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    source: str  # as written in the rules
+    alts: tuple[tuple[int, ...], ...]  # alternatives ("a|b"): word pattern ids, one per word
+
+
+@dataclass(frozen=True, slots=True)
+class _Combination:
+    name: str
+    groups: tuple[tuple[int, ...], ...]
+    weight: float
+    sets: tuple[frozenset[int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Near:
+    name: str
+    a: tuple[int, ...]
+    b: tuple[int, ...]
+    within: int
+    weight: float
+    a_set: frozenset[int] = frozenset()
+    b_set: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class _Exclude:
+    name: str
+    terms: tuple[int, ...]
+    mask: bool
+    weight: float
+    term_set: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class _CTopic:
+    topic: Topic
+    terms: Mapping[int, float]  # term id -> weight
+    combinations: tuple[_Combination, ...]
+    near: tuple[_Near, ...]
+    exclude: tuple[_Exclude, ...]
+
+
+class _WordIndex:
+    """Every word pattern of every rule; answers "which patterns match this word" with a cache."""
+
+    _CACHE_LIMIT = 200_000
+
+    def __init__(self, pats: Sequence[_WordPat]) -> None:
+        self.exact: dict[str, list[int]] = {}
+        self.prefix: dict[str, list[int]] = {}
+        self.suffix: dict[str, list[int]] = {}
+        self.infix: list[tuple[str, int]] = []
+        for pid, pat in enumerate(pats):
+            if pat.kind == "infix":
+                self.infix.append((pat.text, pid))
+            else:
+                getattr(self, pat.kind).setdefault(pat.text, []).append(pid)
+        self.prefix_lens = sorted({len(t) for t in self.prefix})
+        self.suffix_lens = sorted({len(t) for t in self.suffix})
+        self.cache: dict[str, tuple[int, ...]] = {}
+        self.misses: set[str] = set()  # words known to match no pattern
+
+    def match(self, word: str) -> tuple[int, ...]:
+        hit = self.cache.get(word)
+        if hit is not None:
+            return hit
+        found: list[int] = list(self.exact.get(word, ()))
+        n = len(word)
+        for size in self.prefix_lens:
+            if size > n:
+                break
+            found.extend(self.prefix.get(word[:size], ()))
+        for size in self.suffix_lens:
+            if size > n:
+                break
+            found.extend(self.suffix.get(word[n - size :], ()))
+        found.extend(pid for text, pid in self.infix if text in word)
+        out = tuple(sorted(set(found)))
+        if len(self.cache) + len(self.misses) >= self._CACHE_LIMIT:
+            self.cache.clear()
+            self.misses.clear()
+        if out:
+            self.cache[word] = out
+        else:
+            self.misses.add(word)
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class _Compiled:
+    scoring: ScoringSpec
+    index: _WordIndex
+    terms: tuple[_Term, ...]
+    singles: Mapping[int, tuple[int, ...]]  # word pattern id -> terms it alone can match
+    phrases: Mapping[int, tuple[tuple[int, tuple[int, ...]], ...]]  # id -> (term, rest of phrase)
+    topics: tuple[_CTopic, ...]
+    priors: Mapping[str, Mapping[str, float]]
+
+
+@dataclass(frozen=True, eq=False)
+class Topics:
+    """Validated, compiled topic rules. `version` changes whenever the rules change."""
+
+    version: str
+    topics: tuple[Topic, ...]
+    path: Path | None = None
+    _compiled: _Compiled = field(repr=False, default=None)  # type: ignore[assignment]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(t.key for t in self.topics)
+
+    def get(self, key: str) -> Topic:
+        for topic in self.topics:
+            if topic.key == key:
+                return topic
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys
+
+    def __len__(self) -> int:
+        return len(self.topics)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation
+
+
+def load_topics(path: Path | None = None) -> Topics:
+    """Read, validate and compile a topics file; None means the default shipped in the package."""
+    if path is None:
+        ref = resources.files("feedwatch").joinpath("data", "topics.yaml")
+        return parse_topics(ref.read_text(encoding="utf-8"), Path("feedwatch/data/topics.yaml"))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError("topics file not found", path) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read topics file: {exc}", path) from exc
+    return parse_topics(text, Path(path))
+
+
+def parse_topics(text: str, path: Path | str | None = None) -> Topics:
+    """Validate and compile topic rules given as YAML text; errors name `path` and the line."""
+    where = Path(path) if path is not None else None
+    root = _compose(text, where)
+    loader = yaml.SafeLoader("")
+    try:
+        data = loader.construct_document(root)
+    except yaml.YAMLError as exc:
+        line = _mark_line(exc)
+        raise ConfigError(f"invalid YAML: {exc}", where, line) from exc
+    finally:
+        loader.dispose()
+    try:
+        spec = TopicsSpec.model_validate(data)
+    except ValidationError as exc:
+        # a misspelt key shows up as "unknown" and as "missing": name the misspelling first
+        errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+        err = errors[0]
+        loc = tuple(err["loc"])
+        raise ConfigError(_describe(err), where, _line_at(root, loc)) from exc
+    return _compile(spec, root, where)
+
+
+def _mark_line(exc: yaml.YAMLError) -> int | None:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def _compose(text: str, where: Path | None) -> yaml.Node:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        hint = ""
+        if "alias" in str(exc):
+            hint = " (a term that starts with '*' must be quoted: \"*noodopvang\")"
+        raise ConfigError(f"invalid YAML{hint}: {exc}", where, _mark_line(exc)) from exc
+    if root is None:
+        raise ConfigError("the file is empty; expected a mapping with a 'topics' list", where, 1)
+    _check_duplicates(root, where)
+    return root
+
+
+def _check_duplicates(node: yaml.Node, where: Path | None) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                line = key.start_mark.line + 1
+                if key.value in seen:
+                    raise ConfigError(
+                        f"duplicate key '{key.value}' (first at line {seen[key.value]})",
+                        where,
+                        line,
+                    )
+                seen[key.value] = line
+            _check_duplicates(value, where)
+    elif isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            _check_duplicates(child, where)
+
+
+def _line_at(root: yaml.Node, loc: Sequence[int | str]) -> int:
+    """The line of the deepest node along `loc`: a mapping key's own line when it exists."""
+    node = root
+    line = root.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    line = key.start_mark.line + 1
+                    node = value
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _model_at(loc: Sequence[int | str]) -> type[BaseModel] | None:
+    """The spec model that holds the last element of `loc` (to list its allowed keys)."""
+    tp: Any = TopicsSpec
+    for part in loc[:-1]:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            info = tp.model_fields.get(str(part))
+            if info is None:
+                return None
+            tp = info.annotation
+        else:
+            args = get_args(tp)
+            tp = args[-1] if args else None
+        while get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
+        if get_origin(tp) is Union:
+            tp = next((a for a in get_args(tp) if a is not type(None)), None)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    kind = str(err["type"])
+    name = str(loc[-1]) if loc else "file"
+    where = ".".join(str(p) for p in loc) or "the file"
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        allowed = ", ".join(model.model_fields) if model else ""
+        return f"unknown key '{name}'" + (f"; expected one of: {allowed}" if allowed else "")
+    if kind == "missing":
+        return f"missing key '{name}' in {'.'.join(str(p) for p in loc[:-1]) or 'the file'}"
+    if kind in {"float_type", "int_type", "float_parsing", "int_parsing", "finite_number"}:
+        if len(loc) >= 2 and loc[-2] == "terms":
+            return f"the weight of term '{name}' must be a number, got {got!r}"
+        return f"'{where}' must be a number, got {got!r}"
+    if kind == "bool_type":
+        return f"'{where}' must be true or false, got {got!r}"
+    if kind in {"model_type", "dict_type"}:
+        return f"'{where}' must be a mapping, got {type(got).__name__}"
+    if kind == "list_type":
+        return f"'{where}' must be a list, got {type(got).__name__}"
+    return f"'{where}': {err['msg']}"
+
+
+def _parse_term(source: str) -> tuple[tuple[_WordPat, ...], ...]:
+    """Turn a rule term ("a|b c*") into alternatives of word patterns; ValueError if wrong."""
+    alts = [alt.strip() for alt in source.split("|")]
+    if any(not alt for alt in alts):
+        raise ValueError("empty term" if len(alts) == 1 else "empty alternative around '|'")
+    return tuple(_parse_phrase(alt) for alt in alts)
+
+
+def _parse_phrase(source: str) -> tuple[_WordPat, ...]:
+    raw_words = source.split()
+    out: list[_WordPat] = []
+    for raw in raw_words:
+        lead, trail = raw.startswith("*"), raw.endswith("*") and len(raw) > 1
+        core = raw.strip("*")
+        if "*" in core:
+            raise ValueError(f"'*' may only open or close a word, not sit inside '{raw}'")
+        parts = tokenize(core).words
+        if not parts:
+            raise ValueError(f"'{raw}' has no letters or digits")
+        for i, part in enumerate(parts):
+            first, last = i == 0, i == len(parts) - 1
+            starred_left, starred_right = lead and first, trail and last
+            if (starred_left or starred_right) and len(part) < 3:
+                raise ValueError(f"a wildcard needs at least 3 letters: '{raw}'")
+            kind: Literal["exact", "prefix", "suffix", "infix"]
+            if starred_left and starred_right:
+                kind = "infix"
+            elif starred_left:
+                kind = "suffix"
+            elif starred_right:
+                kind = "prefix"
+            else:
+                kind = "exact"
+            out.append(_WordPat(kind, part))
+    return tuple(out)
+
+
+class _Builder:
+    def __init__(self, root: yaml.Node, where: Path | None) -> None:
+        self.root = root
+        self.where = where
+        self.pats: dict[_WordPat, int] = {}
+        self.terms: dict[str, int] = {}
+        self.term_list: list[_Term] = []
+
+    def term(self, source: str, loc: Sequence[int | str]) -> int:
+        key = " ".join(source.split())
+        if key in self.terms:
+            return self.terms[key]
+        try:
+            alts = _parse_term(source)
+        except ValueError as exc:
+            raise ConfigError(f"bad term {source!r}: {exc}", self.where, self.line(loc)) from None
+        ids = tuple(tuple(self.pats.setdefault(p, len(self.pats)) for p in alt) for alt in alts)
+        self.terms[key] = len(self.term_list)
+        self.term_list.append(_Term(key, ids))
+        return self.terms[key]
+
+    def line(self, loc: Sequence[int | str]) -> int:
+        return _line_at(self.root, loc)
+
+    def fail(self, message: str, loc: Sequence[int | str]) -> ConfigError:
+        return ConfigError(message, self.where, self.line(loc))
+
+
+def _compile(spec: TopicsSpec, root: yaml.Node, where: Path | None) -> Topics:
+    b = _Builder(root, where)
+    compiled: list[_CTopic] = []
+    seen: dict[str, int] = {}
+    for ti, t in enumerate(spec.topics):
+        loc: tuple[int | str, ...] = ("topics", ti)
+        if t.key in seen:
+            raise b.fail(f"duplicate topic key '{t.key}' (also topic #{seen[t.key] + 1})", loc)
+        seen[t.key] = ti
+        terms: dict[int, float] = {}
+        for src, w in t.terms.items():
+            tid = b.term(src, (*loc, "terms", src))
+            if tid in terms:
+                raise b.fail(f"term {src!r} repeats an earlier term", (*loc, "terms", src))
+            terms[tid] = w
+        combos: list[_Combination] = []
+        for ci, c in enumerate(t.combinations):
+            groups = tuple(
+                tuple(
+                    b.term(s, (*loc, "combinations", ci, "all", gi, si)) for si, s in enumerate(g)
+                )
+                for gi, g in enumerate(c.all)
+            )
+            name = c.name or " & ".join(g[0] for g in c.all)
+            sets = tuple(frozenset(g) for g in groups)
+            combos.append(_Combination(name, groups, c.weight, sets))
+        nears: list[_Near] = []
+        for ni, n in enumerate(t.near):
+            a = tuple(b.term(s, (*loc, "near", ni, "a", i)) for i, s in enumerate(n.a))
+            bb = tuple(b.term(s, (*loc, "near", ni, "b", i)) for i, s in enumerate(n.b))
+            name = n.name or f"{n.a[0]} ~ {n.b[0]}"
+            nears.append(_Near(name, a, bb, n.within, n.weight, frozenset(a), frozenset(bb)))
+        excludes: list[_Exclude] = []
+        for ei, e in enumerate(t.exclude):
+            ids = tuple(b.term(s, (*loc, "exclude", ei, "terms", i)) for i, s in enumerate(e.terms))
+            if not e.mask and e.weight == 0:
+                raise b.fail(
+                    "an exclude group needs 'mask: true' or a 'weight' above 0",
+                    (*loc, "exclude", ei),
+                )
+            excludes.append(_Exclude(e.name or e.terms[0], ids, e.mask, e.weight, frozenset(ids)))
+        rule_weights = [*terms.values(), *(c.weight for c in combos), *(n.weight for n in nears)]
+        if not any(w > 0 for w in rule_weights):
+            raise b.fail(f"topic '{t.key}' has no rule with a positive weight", loc)
+        topic = Topic(t.key, t.title, t.description, t.threshold)
+        compiled.append(_CTopic(topic, terms, tuple(combos), tuple(nears), tuple(excludes)))
+    for source, weights in spec.priors.items():
+        for key in weights:
+            if key not in seen:
+                known = ", ".join(seen)
+                raise b.fail(
+                    f"unknown topic '{key}' in the priors of source '{source}'; known: {known}",
+                    ("priors", source, key),
+                )
+    pats = [p for p, _ in sorted(b.pats.items(), key=lambda kv: kv[1])]
+    normalised = spec.model_dump(mode="json")
+    version = hashlib.sha256(
+        json.dumps(normalised, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()[:12]
+    singles: dict[int, list[int]] = {}
+    phrases: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+    for tid, term in enumerate(b.term_list):
+        for alt in term.alts:
+            if len(alt) == 1:
+                if tid not in singles.setdefault(alt[0], []):
+                    singles[alt[0]].append(tid)
+            else:
+                phrases.setdefault(alt[0], []).append((tid, alt[1:]))
+    inner = _Compiled(
+        scoring=spec.scoring,
+        index=_WordIndex(pats),
+        terms=tuple(b.term_list),
+        singles={pid: tuple(tids) for pid, tids in singles.items()},
+        phrases={pid: tuple(alts) for pid, alts in phrases.items()},
+        topics=tuple(compiled),
+        priors={s: dict(w) for s, w in spec.priors.items()},
+    )
+    return Topics(version, tuple(c.topic for c in compiled), where, inner)
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching and scoring
+
+# A match of one term in one field: (first word index, number of words, form as read)
+_Match = tuple[int, int, str]
+_NONE: list[_Match] = []
+
+
+class _Field:
+    """The words of one field (title or body) and the rule matches found in them."""
+
+    __slots__ = ("cands", "cforms", "hits", "memo", "sets", "tok")
+
+    def __init__(self, text: str, compiled: _Compiled) -> None:
+        self.tok: Tokenized = tokenize(text)
+        index = compiled.index
+        words = self.tok.words
+        cache = index.cache
+        patterns: dict[str, tuple[int, ...]] = {}  # the distinct words that match some pattern
+        for word in set(words) - index.misses:
+            found = cache.get(word)
+            if found is None:
+                found = index.match(word)
+            if compiled.scoring.lemmas:
+                base = lemma(word)
+                if base != word:
+                    found = tuple(sorted({*found, *index.match(base)}))
+            if found:
+                patterns[word] = found
+        # word pattern id -> ascending word positions where it matches
+        hits: dict[int, list[int]] = {}
+        if patterns:
+            where: dict[str, list[int]] = {w: [] for w in patterns}
+            for i in [i for i, w in enumerate(words) if w in patterns]:
+                where[words[i]].append(i)
+            for word, positions in where.items():
+                for pid in patterns[word]:
+                    got = hits.get(pid)
+                    if got is None:
+                        hits[pid] = positions
+                    else:
+                        hits[pid] = sorted(got + positions)
+        self.cforms: dict[tuple[int, int], str] = {}  # (pattern, position) -> hyphenated form
+        for first, _last, joined, form in self.tok.compounds:
+            for pid in index.match(joined):
+                got = hits.get(pid, [])
+                if first not in got:
+                    hits[pid] = sorted([*got, first])
+                self.cforms[(pid, first)] = form
+        self.hits = hits
+        singles, phrases = compiled.singles, compiled.phrases
+        self.cands: set[int] = {tid for pid in hits for tid in singles.get(pid, ())}
+        for pid in hits.keys() & phrases.keys():
+            for tid, rest in phrases[pid]:
+                if tid not in self.cands and all(p in hits for p in rest):
+                    self.cands.add(tid)
+        self.memo: dict[int, list[_Match]] = {}
+        self.sets: dict[int, set[int]] = {}
+
+    def matches(self, term_id: int, term: _Term) -> list[_Match]:
+        if term_id not in self.cands:
+            return _NONE
+        got = self.memo.get(term_id)
+        if got is not None:
+            return got
+        if len(term.alts) == 1:
+            out = self._phrase(term.alts[0])
+        else:
+            found: dict[int, _Match] = {}
+            for alt in term.alts:
+                for m in self._phrase(alt):
+                    if m[0] not in found or m[1] > found[m[0]][1]:
+                        found[m[0]] = m
+            out = [found[pos] for pos in sorted(found)]
+        self.memo[term_id] = out
+        return out
+
+    def _form(self, pid: int, pos: int) -> str:
+        return self.cforms.get((pid, pos)) or self.tok.forms[pos]
+
+    def _phrase(self, pats: tuple[int, ...]) -> list[_Match]:
+        first = self.hits.get(pats[0])
+        if not first:
+            return []
+        p0 = pats[0]
+        if len(pats) == 1:
+            if self.cforms:
+                return [(pos, 1, self._form(p0, pos)) for pos in first]
+            forms = self.tok.forms
+            return [(pos, 1, forms[pos]) for pos in first]
+        rest: list[set[int]] = []
+        for p in pats[1:]:
+            got = self.sets.get(p)
+            if got is None:
+                got = self.sets[p] = set(self.hits.get(p, ()))
+            if not got:
+                return []
+            rest.append(got)
+        size = len(pats)
+        return [
+            (pos, size, " ".join(self._form(p, pos + k) for k, p in enumerate(pats)))
+            for pos in first
+            if all(pos + k in got for k, got in enumerate(rest, start=1))
+        ]
+
+
+def _unmasked(matches: list[_Match], masked: set[int]) -> list[_Match]:
+    if not masked:
+        return matches
+    return [m for m in matches if not any(p in masked for p in range(m[0], m[0] + m[1]))]
+
+
+def _where(n_title: int, n_body: int) -> str:
+    parts = []
+    if n_title:
+        parts.append("title" if n_title == 1 else f"title ×{n_title}")
+    if n_body:
+        parts.append("body" if n_body == 1 else f"body ×{n_body}")
+    return ", ".join(parts)
+
+
+def _forms(matches: Iterable[_Match], limit: int = 3) -> str:
+    seen = list(dict.fromkeys(form for _, _, form in matches))
+    return ", ".join(seen[:limit]) + (", …" if len(seen) > limit else "")
+
+
+def _rule(source: str, shown: str, limit: int = 40) -> str:
+    """The rule as written, when it differs from the words shown; shortened."""
+    if source == shown:
+        return ""
+    return f" [{source if len(source) <= limit else source[: limit - 1] + '…'}]"
+
+
+def _near_ok(a: list[_Match], b: list[_Match], within: int) -> tuple[str, str] | None:
+    for pa, la, fa in a:
+        for pb, lb, fb in b:
+            gap = pb - (pa + la - 1) if pb >= pa else pa - (pb + lb - 1)
+            if gap <= within:
+                return fa, fb
+    return None
+
+
+def _score_topic(
+    ct: _CTopic, title: _Field, body: _Field, compiled: _Compiled, source: str | None
+) -> TopicScore:
+    terms = compiled.terms
+    sc = compiled.scoring
+    masked: dict[int, set[int]] = {0: set(), 1: set()}
+    fields = (title, body)
+    parts: list[tuple[float, str]] = []
+    notes: list[str] = []
+    cands = title.cands | body.cands
+    for ex in ct.exclude:
+        if ex.term_set.isdisjoint(cands):
+            continue
+        hit: list[_Match] = []
+        for f_i, fld in enumerate(fields):
+            for tid in ex.terms:
+                ms = fld.matches(tid, terms[tid])
+                if ms:
+                    hit.extend(ms)
+                    if ex.mask:
+                        for pos, size, _ in ms:
+                            masked[f_i].update(range(pos, pos + size))
+        if hit:
+            label = f"not({ex.name}): {_forms(hit)}"
+            if ex.weight:
+                parts.append((-ex.weight, f"{label} {-ex.weight:+.1f}"))
+            else:
+                notes.append(f"{label} ×{len(hit)} masked")
+
+    def present(tid: int) -> tuple[list[_Match], list[_Match]]:
+        if tid not in title.cands and tid not in body.cands:
+            return _NONE, _NONE
+        return (
+            _unmasked(title.matches(tid, terms[tid]), masked[0]),
+            _unmasked(body.matches(tid, terms[tid]), masked[1]),
+        )
+
+    for tid in sorted(cands & ct.terms.keys()):
+        weight = ct.terms[tid]
+        in_title, in_body = present(tid)
+        if not in_title and not in_body:
+            continue
+        value = weight * sc.title_weight if in_title else 0.0
+        if in_body:
+            value += weight * (1 + sc.repeat * (min(len(in_body), sc.max_count) - 1))
+        shown = _forms((*in_title, *in_body))
+        where = _where(len(in_title), len(in_body))
+        rule = _rule(terms[tid].source, shown)
+        parts.append((value, f"{shown} ({where}) {value:+.1f}{rule}"))
+    for combo in ct.combinations:
+        if any(s.isdisjoint(cands) for s in combo.sets):
+            continue
+        picked: list[str] = []
+        for group in combo.groups:
+            form = None
+            for tid in group:
+                in_title, in_body = present(tid)
+                if in_title or in_body:
+                    form = (in_title or in_body)[0][2]
+                    break
+            if form is None:
+                break
+            picked.append(form)
+        else:
+            text = " + ".join(picked)
+            parts.append((combo.weight, f"all({combo.name}): {text} {combo.weight:+.1f}"))
+    for near in ct.near:
+        if near.a_set.isdisjoint(cands) or near.b_set.isdisjoint(cands):
+            continue
+        for f_i in (0, 1):
+            a = [m for tid in near.a for m in present(tid)[f_i]]
+            b = [m for tid in near.b for m in present(tid)[f_i]] if a else []
+            pair = _near_ok(a, b, near.within) if b else None
+            if pair:
+                desc = f"near({near.name}): {pair[0]} … {pair[1]} {near.weight:+.1f}"
+                parts.append((near.weight, desc))
+                break
+    score = sum(v for v, _ in parts)
+    prior = compiled.priors.get(source, {}).get(ct.topic.key) if source else None
+    if prior and score > 0:
+        parts.append((prior, f"prior({source}) {prior:+.1f}"))
+        score += prior
+    score = round(score, 6)
+    if score == 0 or not math.isfinite(score):
+        return TopicScore(ct.topic.key, 0.0, ct.topic.threshold, (), ct.topic.threshold <= 0.0)
+    parts.sort(key=lambda p: -abs(p[0]))
+    out = tuple(label for _, label in parts) + tuple(notes)
+    return TopicScore(ct.topic.key, score, ct.topic.threshold, out, score >= ct.topic.threshold)
+
+
+def classify(
+    title: str, text: str, topics: Topics, *, source: str | None = None
+) -> list[TopicScore]:
+    """Score one item for every topic (assigned or not), in the order of the rules file."""
+    compiled = topics._compiled
+    t_field = _Field(title or "", compiled)
+    b_field = _Field(text or "", compiled)
+    return [_score_topic(ct, t_field, b_field, compiled, source) for ct in compiled.topics]
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class TopicEval:
+    """Precision, recall and F1 of one topic over a labelled set."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int  # items labelled with the topic
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def to_json(self) -> dict[str, float | int]:
+        return {
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "support": self.support,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EvalMiss:
+    """One wrong decision: a false positive or false negative for one topic."""
+
+    index: int  # line/record number, from 1
+    id: str | None
+    title: str
+    topic: str
+    kind: Literal["false positive", "false negative"]
+    score: float
+    threshold: float
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EvalReport:
+    """The result of `evaluate`: per-topic figures, macro-F1 and the wrong decisions."""
+
+    n: int
+    macro_f1: float
+    topics: Mapping[str, TopicEval]
+    misses: tuple[EvalMiss, ...] = ()
+    version: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"n", "macro_f1", "topics": {key: {precision, recall, f1, support}}}``."""
+        return {
+            "n": self.n,
+            "macro_f1": self.macro_f1,
+            "topics": {k: v.to_json() for k, v in self.topics.items()},
+        }
+
+    def format_table(self) -> str:
+        width = max([len("topic"), *(len(k) for k in self.topics)])
+        head = f"{'topic':<{width}}  precision  recall     f1  support   tp   fp   fn"
+        lines = [head, "-" * len(head)]
+        for key, t in self.topics.items():
+            lines.append(
+                f"{key:<{width}}  {t.precision:9.3f}  {t.recall:6.3f}  {t.f1:5.3f}"
+                f"  {t.support:7d} {t.tp:4d} {t.fp:4d} {t.fn:4d}"
+            )
+        lines.append("-" * len(head))
+        lines.append(f"{'macro-F1':<{width}}  {self.macro_f1:.3f}   (n = {self.n})")
+        return "\n".join(lines)
+
+    def format_misses(self, max_terms: int = 6) -> str:
+        lines: list[str] = []
+        for kind in ("false positive", "false negative"):
+            rows = [m for m in self.misses if m.kind == kind]
+            lines.append(f"{kind}s: {len(rows)}")
+            for m in rows:
+                ident = m.id or f"#{m.index}"
+                title = m.title if len(m.title) <= 80 else m.title[:79] + "…"
+                lines.append(
+                    f"  {m.topic}  {ident}  score {m.score:.1f} / {m.threshold:g}  {title}"
+                )
+                for term in m.terms[:max_terms]:
+                    lines.append(f"      {term}")
+                if len(m.terms) > max_terms:
+                    lines.append(f"      … {len(m.terms) - max_terms} more")
+        return "\n".join(lines)
+
+
+def _ratio(a: int, b: int) -> float:
+    return a / b if b else 0.0
+
+
+def evaluate(records: Iterable[Mapping[str, Any]], topics: Topics) -> EvalReport:
+    """Classify labelled records (title, text, labels; optional id, source) and score the rules.
+
+    Labels that name no topic of `topics` are ignored. Macro-F1 averages the topics that occur in
+    the labels or the predictions; a topic with neither is reported with zeros and left out.
+    """
+    counts = {k: [0, 0, 0] for k in topics.keys}  # tp, fp, fn
+    misses: list[EvalMiss] = []
+    n = 0
+    for n, rec in enumerate(records, start=1):
+        title = str(rec.get("title") or "")
+        text = str(rec.get("text") or rec.get("summary") or "")
+        gold = {str(x) for x in (rec.get("labels") or ())}
+        source = rec.get("source")
+        scores = classify(title, text, topics, source=source if isinstance(source, str) else None)
+        for s in scores:
+            c = counts[s.topic]
+            labelled = s.topic in gold
+            if s.assigned and labelled:
+                c[0] += 1
+            elif s.assigned or labelled:
+                c[1 if s.assigned else 2] += 1
+                kind: Literal["false positive", "false negative"] = (
+                    "false positive" if s.assigned else "false negative"
+                )
+                rid = rec.get("id")
+                misses.append(
+                    EvalMiss(
+                        n,
+                        str(rid) if rid is not None else None,
+                        title,
+                        s.topic,
+                        kind,
+                        s.score,
+                        s.threshold,
+                        s.terms,
+                    )
+                )
+    per: dict[str, TopicEval] = {}
+    f1s: list[float] = []
+    for key, (tp, fp, fn) in counts.items():
+        p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+        f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+        per[key] = TopicEval(round(p, 4), round(r, 4), round(f1, 4), tp + fn, tp, fp, fn)
+        if tp + fp + fn:
+            f1s.append(f1)
+    macro = round(sum(f1s) / len(f1s), 4) if f1s else 0.0
+    return EvalReport(n, macro, per, tuple(misses), topics.version)
