@@ -9,7 +9,6 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -30,6 +29,7 @@ class Context:
     verbose: int
     quiet: bool
     log_format: str
+    topics_path: str | None = None
     _config: Config | None = None
     _store: Store | None = None
 
@@ -120,6 +120,14 @@ class FeedwatchGroup(click.Group):
     envvar="FEEDWATCH_DATABASE_URL",
     help="SQLAlchemy URL [env FEEDWATCH_DATABASE_URL; default sqlite:///data/feedwatch.db].",
 )
+@click.option(
+    "--topics",
+    "topics_path",
+    metavar="PATH",
+    envvar="FEEDWATCH_TOPICS",
+    help="Topic rules [env FEEDWATCH_TOPICS; default config/topics.yaml if present, "
+    "else the topics that ship with feedwatch].",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.option(
@@ -134,13 +142,14 @@ def cli(
     ctx: click.Context,
     config_path: str | None,
     database_url: str | None,
+    topics_path: str | None,
     verbose: int,
     quiet: bool,
     log_format: str,
 ) -> None:
     """feedwatch: follow what Dutch government bodies and NGOs publish on asylum and migration."""
     _setup_logging(verbose, quiet, log_format)
-    state = Context(config_path, database_url, verbose, quiet, log_format)
+    state = Context(config_path, database_url, verbose, quiet, log_format, topics_path)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -235,7 +244,7 @@ def fetch(obj: Context, keys: tuple[str, ...], every: bool, progress: bool | Non
     Prints a summary table. Exit 0 if at least one source succeeded or nothing was due,
     1 if every attempted source failed, 2 for a usage or config error.
     """
-    from feedwatch.pipeline import run_fetch
+    from feedwatch.pipeline import make_classifier, run_fetch
 
     config = obj.config()
     known = {s.key for s in config.sources}
@@ -243,7 +252,7 @@ def fetch(obj: Context, keys: tuple[str, ...], every: bool, progress: bool | Non
     if unknown:
         raise click.UsageError(f"unknown source key(s): {', '.join(unknown)}")
     store = obj.store()
-    classifier, version = _classifier()
+    classifier, version = make_classifier(obj.topics_path)
     show = progress if progress is not None else (sys.stderr.isatty() and not obj.quiet)
     on_start, on_done, finish = _progress(show)
     try:
@@ -272,21 +281,6 @@ def fetch(obj: Context, keys: tuple[str, ...], every: bool, progress: bool | Non
             else "nothing due"
         )
     sys.exit(result.exit_code)
-
-
-def _classifier() -> tuple[Any, str | None]:
-    """The topic classifier over the configured topics, when topics are available."""
-    try:
-        from feedwatch.classify import classify, load_topics
-    except ImportError:  # pragma: no cover - classification ships with the package
-        return None, None
-    path = Path("config/topics.yaml")
-    topics = load_topics(path if path.exists() else None)
-
-    def run(item: Any) -> Any:
-        return classify(item.title, item.summary, topics, source=item.source)
-
-    return run, topics.version
 
 
 # ---------------------------------------------------------------------------------- sources
@@ -475,6 +469,172 @@ def upgrade(obj: Context) -> None:
         store.close()
     if not obj.quiet:
         click.echo(f"database at revision {revision}")
+
+
+# ---------------------------------------------------------------------------- run / status
+
+
+def _host_port(value: str | None) -> tuple[str, int] | None:
+    if not value:
+        return None
+    host, _, port = value.rpartition(":")
+    try:
+        return (host or "127.0.0.1", int(port))
+    except ValueError:
+        raise click.BadParameter(f"expected HOST:PORT or PORT, got {value!r}") from None
+
+
+@cli.command()
+@click.option(
+    "--tick",
+    type=click.FloatRange(min=0.5),
+    default=30.0,
+    show_default=True,
+    help="Seconds between looks for due sources.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Sources claimed per tick.",
+)
+@click.option(
+    "--lease",
+    type=click.IntRange(min=10),
+    default=600,
+    show_default=True,
+    help="Seconds a claimed source stays with this worker (a dead worker's sources "
+    "return to the others after this).",
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds in-flight fetches get to finish on SIGTERM/SIGINT.",
+)
+@click.option(
+    "--metrics",
+    "metrics",
+    metavar="[HOST:]PORT",
+    default=None,
+    help="Serve /healthz and Prometheus /metrics here (host defaults to 127.0.0.1).",
+)
+@click.pass_obj
+def run(
+    obj: Context, tick: float, batch: int, lease: int, grace: float, metrics: str | None
+) -> None:
+    """The daemon: poll sources when due, send digests on schedule, stop cleanly.
+
+    SIGTERM or SIGINT lets in-flight fetches finish (at most --grace seconds) and exits 0; a
+    second signal exits at once. SIGHUP reloads the config. Several workers may share one
+    PostgreSQL database: each claims due sources with a lease.
+    """
+    from feedwatch.daemon import DaemonSettings, run_daemon
+
+    obj.config()  # config errors exit 2 before anything starts
+    settings = DaemonSettings(
+        tick=tick,
+        batch=batch,
+        lease=timedelta(seconds=lease),
+        grace=grace,
+        metrics=_host_port(metrics),
+        topics_path=obj.topics_path,
+    )
+    sys.exit(run_daemon(obj.config_path, obj.database_url, settings))
+
+
+@cli.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+def status(obj: Context, fmt: str) -> None:
+    """Daemon and source health: workers and their next jobs, failing sources, next checks."""
+    store = obj.store()
+    now = datetime.now(UTC)
+    workers = store.worker_rows()
+    reports = store.source_reports()
+    failing = [r for r in reports if r.enabled and r.consecutive_errors]
+    disabled = [r for r in reports if not r.enabled and r.disabled_reason]
+    next_due = store.next_due_at()
+    alive = [
+        w
+        for w in workers
+        if w["stopped_at"] is None and now - w["heartbeat_at"] < timedelta(minutes=5)
+    ]
+    digests = _last_digests(store)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "workers": [
+                        {
+                            "id": w["id"],
+                            "alive": w in alive,
+                            "heartbeat": _iso(w["heartbeat_at"]),
+                            "stopped": _iso(w["stopped_at"]),
+                            "jobs": w["info"].get("jobs", []),
+                        }
+                        for w in workers
+                    ],
+                    "sources": len(reports),
+                    "enabled": sum(1 for r in reports if r.enabled),
+                    "failing": [
+                        {"key": r.key, "errors": r.consecutive_errors, "error": r.last_error}
+                        for r in failing
+                    ],
+                    "disabled": [{"key": r.key, "reason": r.disabled_reason} for r in disabled],
+                    "next_check": _iso(next_due),
+                    "digests": digests,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    click.echo(
+        f"workers: {len(alive)} running"
+        + ("" if alive else " (no heartbeat in the last 5 minutes: is `feedwatch run` up?)")
+    )
+    for w in alive:
+        jobs = ", ".join(
+            f"{j['id']} {_local(_parse_iso(j['next_run']))}" for j in w["info"].get("jobs", [])
+        )
+        click.echo(f"  {w['id']}  heartbeat {_local(w['heartbeat_at'])}  next: {jobs or '-'}")
+    click.echo(
+        f"sources: {len(reports)} ({sum(1 for r in reports if r.enabled)} enabled), "
+        f"next check {_local(next_due)}"
+    )
+    click.echo(f"failing: {len(failing)}")
+    for r in failing:
+        click.echo(f"  {r.key}: {r.consecutive_errors} errors in a row, last: {r.last_error}")
+    for r in disabled:
+        click.echo(f"disabled: {r.key}: {r.disabled_reason}")
+    for d in digests:
+        click.echo(f"digest {d['profile']}: last {d['period']} ({d['status']})")
+
+
+def _parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _last_digests(store: Store) -> list[dict[str, Any]]:
+    try:
+        from feedwatch.store.digests import last_digests
+    except ImportError:  # pragma: no cover - digests ship with the package
+        return []
+    return [
+        {
+            "profile": r.profile,
+            "period": r.period,
+            "status": r.status,
+            "sent": _iso(r.sent_at),
+            "items": r.item_count,
+            "error": r.last_error,
+        }
+        for r in sorted(last_digests(store).values(), key=lambda r: r.profile)
+    ]
 
 
 def main() -> None:
