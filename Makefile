@@ -6,10 +6,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test run lint typecheck check bench fuzz clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): pyproject.toml scripts/install-venv.sh
+	PYTHON=$(PYTHON) sh scripts/install-venv.sh $(VENV) dev editable
 	touch $(STAMP)
 
 ## make demo: serve the offline mirror on 127.0.0.1 and fetch it into data/demo.db
@@ -20,11 +18,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests demo bench
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 	$(BIN)/python -m pytest -q
 
-## make run: the daemon on config/feeds.yaml (for now: one fetch pass over the due sources)
+## make run: the daemon on config/feeds.yaml (needs internet access to reach the sources)
 run: $(STAMP)
-	$(BIN)/feedwatch fetch
+	$(BIN)/feedwatch run
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests demo bench
