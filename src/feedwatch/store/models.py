@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 NAMING_CONVENTION = {
@@ -84,6 +85,7 @@ sources = Table(
     Column("lease_owner", String(100), nullable=True),
     Column("lease_until", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("typical_gap_seconds", Float, nullable=True),  # migration 0003
     Index("ix_sources_next_check_at", "next_check_at"),
 )
 
@@ -148,4 +150,54 @@ fetches = Table(
     Column("error_kind", String(30), nullable=True),
     Column("warnings", JSON, nullable=False, default=list),
     Index("ix_fetches_source_started", "source", "started_at"),
+)
+
+# ------------------------------------------------------------------ digests (migration 0002)
+
+digests = Table(
+    "digests",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("profile", String(100), nullable=False),
+    Column("period", String(10), nullable=False),  # the Amsterdam day, YYYY-MM-DD
+    Column("since", UTCDateTime, nullable=False),  # items first seen in [since, until)
+    Column("until", UTCDateTime, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | sent | skipped
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("item_count", Integer, nullable=False, default=0),
+    Column("health", JSON, nullable=False, default=list),  # the source-health notes, frozen
+    Column("message_id", Text, nullable=True),
+    UniqueConstraint("profile", "period", name="uq_digests_profile_period"),
+    Index("ix_digests_status", "status"),
+)
+
+digest_items = Table(
+    "digest_items",
+    metadata,
+    Column(
+        "digest_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("digests.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("item_id", String(40), ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# ------------------------------------------------------------------ workers (migration 0003)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(100), primary_key=True),  # host:pid:random
+    Column("hostname", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime, nullable=True),
+    Column("info", JSON, nullable=False, default=dict),  # next jobs, counters
 )
