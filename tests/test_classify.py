@@ -13,7 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedwatch.classify import EvalReport, Topics, classify, evaluate, load_topics, parse_topics
+from feedwatch.classify import (
+    EvalReport,
+    Topics,
+    classify,
+    evaluate,
+    explain,
+    load_topics,
+    parse_topics,
+)
 from feedwatch.types import TopicScore
 
 DEV_SET = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "topics-dev.jsonl"
@@ -623,3 +631,12 @@ def test_classify_module_is_pure() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_explain_lists_topics_best_first(topics: Topics) -> None:
+    scores = classify("Nieuw azc", "Het COA opent een azc. Er komen ook asielzoekers.", topics)
+    text = explain(scores)
+    lines = text.splitlines()
+    assert lines[0].startswith("asielzoekerscentrum  ") and lines[0].endswith("assigned")
+    assert lines[1].startswith("    azc (title, body) +")
+    assert any(line.startswith("migratie  ") and "near miss" in line for line in lines)

@@ -33,6 +33,7 @@ __all__ = [
     "Topics",
     "classify",
     "evaluate",
+    "explain",
     "load_topics",
     "parse_topics",
 ]
@@ -157,6 +158,7 @@ class _CTopic:
     combinations: tuple[_Combination, ...]
     near: tuple[_Near, ...]
     exclude: tuple[_Exclude, ...]
+    relevant: frozenset[int] = frozenset()  # every term that can change the score
 
 
 class _WordIndex:
@@ -183,6 +185,8 @@ class _WordIndex:
         hit = self.cache.get(word)
         if hit is not None:
             return hit
+        if word in self.misses:
+            return ()
         found: list[int] = list(self.exact.get(word, ()))
         n = len(word)
         for size in self.prefix_lens:
@@ -222,8 +226,8 @@ class Topics:
 
     version: str
     topics: tuple[Topic, ...]
+    _compiled: _Compiled = field(repr=False)
     path: Path | None = None
-    _compiled: _Compiled = field(repr=False, default=None)  # type: ignore[assignment]
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -498,7 +502,15 @@ def _compile(spec: TopicsSpec, root: yaml.Node, where: Path | None) -> Topics:
         if not any(w > 0 for w in rule_weights):
             raise b.fail(f"topic '{t.key}' has no rule with a positive weight", loc)
         topic = Topic(t.key, t.title, t.description, t.threshold)
-        compiled.append(_CTopic(topic, terms, tuple(combos), tuple(nears), tuple(excludes)))
+        relevant = frozenset(
+            [*terms]
+            + [t for c in combos for g in c.groups for t in g]
+            + [t for n in nears for t in (*n.a, *n.b)]
+            + [t for e in excludes if e.weight for t in e.terms]
+        )
+        compiled.append(
+            _CTopic(topic, terms, tuple(combos), tuple(nears), tuple(excludes), relevant)
+        )
     for source, weights in spec.priors.items():
         for key in weights:
             if key not in seen:
@@ -530,7 +542,7 @@ def _compile(spec: TopicsSpec, root: yaml.Node, where: Path | None) -> Topics:
         topics=tuple(compiled),
         priors={s: dict(w) for s, w in spec.priors.items()},
     )
-    return Topics(version, tuple(c.topic for c in compiled), where, inner)
+    return Topics(version, tuple(c.topic for c in compiled), inner, where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,18 +562,15 @@ class _Field:
         self.tok: Tokenized = tokenize(text)
         index = compiled.index
         words = self.tok.words
-        cache = index.cache
-        patterns: dict[str, tuple[int, ...]] = {}  # the distinct words that match some pattern
-        for word in set(words) - index.misses:
-            found = cache.get(word)
-            if found is None:
-                found = index.match(word)
-            if compiled.scoring.lemmas:
+        get, match = index.cache.get, index.match
+        # the distinct words that match some pattern (the cache holds no empty answers)
+        misses = index.misses  # only looked up, never iterated: safe while another thread adds
+        patterns = {w: f for w in set(words) if w not in misses and (f := get(w) or match(w))}
+        if compiled.scoring.lemmas:
+            for word in set(words):
                 base = lemma(word)
-                if base != word:
-                    found = tuple(sorted({*found, *index.match(base)}))
-            if found:
-                patterns[word] = found
+                if base != word and (extra := match(base)):
+                    patterns[word] = tuple(sorted({*patterns.get(word, ()), *extra}))
         # word pattern id -> ascending word positions where it matches
         hits: dict[int, list[int]] = {}
         if patterns:
@@ -678,6 +687,8 @@ def _near_ok(a: list[_Match], b: list[_Match], within: int) -> tuple[str, str] |
 def _score_topic(
     ct: _CTopic, title: _Field, body: _Field, compiled: _Compiled, source: str | None
 ) -> TopicScore:
+    if ct.relevant.isdisjoint(title.cands) and ct.relevant.isdisjoint(body.cands):
+        return TopicScore(ct.topic.key, 0.0, ct.topic.threshold, (), ct.topic.threshold <= 0)
     terms = compiled.terms
     sc = compiled.scoring
     masked: dict[int, set[int]] = {0: set(), 1: set()}
@@ -763,6 +774,16 @@ def _score_topic(
     parts.sort(key=lambda p: -abs(p[0]))
     out = tuple(label for _, label in parts) + tuple(notes)
     return TopicScore(ct.topic.key, score, ct.topic.threshold, out, score >= ct.topic.threshold)
+
+
+def explain(scores: Sequence[TopicScore]) -> str:
+    """A readable account of `classify`'s answer: one block per topic, best score first."""
+    lines: list[str] = []
+    for s in sorted(scores, key=lambda s: (-s.assigned, -s.score)):
+        mark = "assigned" if s.assigned else ("near miss" if s.score > 0 else "")
+        lines.append(f"{s.topic}  {s.score:.1f} / {s.threshold:g}  {mark}".rstrip())
+        lines.extend(f"    {term}" for term in s.terms)
+    return "\n".join(lines)
 
 
 def classify(

@@ -82,24 +82,39 @@ class Tokenized:
 def tokenize(text: str) -> Tokenized:
     """Fold `text` and cut it into words; hyphenated runs also yield their joined form."""
     folded = fold(text)
-    if "-" not in folded:
-        forms = tuple(_WORD.findall(folded))
-        keys = tuple([w.replace("'", "") for w in forms]) if "'" in folded else forms
-        return Tokenized(keys, forms)
-    found = _WORD_OR_HYPHEN.findall(folded)
-    hyphens = [i for i, t in enumerate(found) if t == "-"]
-    forms = tuple([t for t in found if t != "-"])
+    forms = tuple(_WORD.findall(folded))
     keys = tuple([w.replace("'", "") for w in forms]) if "'" in folded else forms
-    # the k-th hyphen (at hyphens[k] in `found`) joins word hyphens[k] - k - 1 to the next one
-    runs: list[list[int]] = []
-    for k, at in enumerate(hyphens):
-        left = at - k - 1
-        if runs and runs[-1][1] == left:
-            runs[-1][1] = left + 1
-        else:
-            runs.append([left, left + 1])
-    compounds = tuple((a, b, "".join(keys[a : b + 1]), "-".join(forms[a : b + 1])) for a, b in runs)
-    return Tokenized(keys, forms, compounds)
+    if "-" not in folded:
+        return Tokenized(keys, forms)
+    runs: list[list[str]] = []
+    for chunk in [c for c in folded.split() if "-" in c]:
+        run: list[str] = []
+        joined = False
+        for tok in _WORD_OR_HYPHEN.findall(chunk):
+            if tok == "-":
+                joined = True
+                continue
+            if not joined and len(run) > 1:
+                runs.append(run)
+            if not joined:
+                run = []
+            run.append(tok)
+            joined = False
+        if len(run) > 1:
+            runs.append(run)
+    compounds: list[tuple[int, int, str, str]] = []
+    at = 0  # runs come in text order: find each one's words after the previous run
+    for run in runs:
+        size = len(run)
+        try:
+            i = forms.index(run[0], at)
+            while list(forms[i : i + size]) != run:
+                i = forms.index(run[0], i + 1)
+        except ValueError:  # every part of a run is also a word; stay safe anyway
+            continue
+        at = i + size
+        compounds.append((i, at - 1, "".join(keys[i:at]), "-".join(run)))
+    return Tokenized(keys, forms, tuple(compounds))
 
 
 def words(text: str) -> list[str]:
