@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -121,6 +121,7 @@ class _WordPat:
 class _Term:
     source: str  # as written in the rules
     alts: tuple[tuple[int, ...], ...]  # alternatives ("a|b"): word pattern ids, one per word
+    anchors: tuple[int, ...] = ()  # per alternative: the word looked up first (its longest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +167,14 @@ class _WordIndex:
 
     _CACHE_LIMIT = 200_000
 
-    def __init__(self, pats: Sequence[_WordPat]) -> None:
+    def __init__(self, pats: Sequence[_WordPat], only: set[int] | None = None) -> None:
         self.exact: dict[str, list[int]] = {}
         self.prefix: dict[str, list[int]] = {}
         self.suffix: dict[str, list[int]] = {}
         self.infix: list[tuple[str, int]] = []
         for pid, pat in enumerate(pats):
+            if only is not None and pid not in only:
+                continue
             if pat.kind == "infix":
                 self.infix.append((pat.text, pid))
             else:
@@ -214,8 +217,9 @@ class _Compiled:
     scoring: ScoringSpec
     index: _WordIndex
     terms: tuple[_Term, ...]
+    full: _WordIndex  # every word pattern, to check the other words of a phrase
     singles: Mapping[int, tuple[int, ...]]  # word pattern id -> terms it alone can match
-    phrases: Mapping[int, tuple[tuple[int, tuple[int, ...]], ...]]  # id -> (term, rest of phrase)
+    phrases: Mapping[int, tuple[int, ...]]  # anchor word pattern id -> phrase terms
     topics: tuple[_CTopic, ...]
     priors: Mapping[str, Mapping[str, float]]
 
@@ -446,8 +450,10 @@ class _Builder:
         except ValueError as exc:
             raise ConfigError(f"bad term {source!r}: {exc}", self.where, self.line(loc)) from None
         ids = tuple(tuple(self.pats.setdefault(p, len(self.pats)) for p in alt) for alt in alts)
+        # a phrase is looked up by its longest word ("vlucht" in "op de vlucht"): the rarest
+        anchors = tuple(max(range(len(alt)), key=lambda k: (len(alt[k].text), -k)) for alt in alts)
         self.terms[key] = len(self.term_list)
-        self.term_list.append(_Term(key, ids))
+        self.term_list.append(_Term(key, ids, anchors))
         return self.terms[key]
 
     def line(self, loc: Sequence[int | str]) -> int:
@@ -525,17 +531,16 @@ def _compile(spec: TopicsSpec, root: yaml.Node, where: Path | None) -> Topics:
         json.dumps(normalised, sort_keys=True, ensure_ascii=False).encode("utf-8")
     ).hexdigest()[:12]
     singles: dict[int, list[int]] = {}
-    phrases: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+    phrases: dict[int, list[int]] = {}
     for tid, term in enumerate(b.term_list):
-        for alt in term.alts:
-            if len(alt) == 1:
-                if tid not in singles.setdefault(alt[0], []):
-                    singles[alt[0]].append(tid)
-            else:
-                phrases.setdefault(alt[0], []).append((tid, alt[1:]))
+        for alt, anchor in zip(term.alts, term.anchors, strict=True):
+            target = singles if len(alt) == 1 else phrases
+            if tid not in target.setdefault(alt[anchor], []):
+                target[alt[anchor]].append(tid)
     inner = _Compiled(
         scoring=spec.scoring,
-        index=_WordIndex(pats),
+        index=_WordIndex(pats, {*singles, *phrases}),
+        full=_WordIndex(pats),
         terms=tuple(b.term_list),
         singles={pid: tuple(tids) for pid, tids in singles.items()},
         phrases={pid: tuple(alts) for pid, alts in phrases.items()},
@@ -556,7 +561,7 @@ _NONE: list[_Match] = []
 class _Field:
     """The words of one field (title or body) and the rule matches found in them."""
 
-    __slots__ = ("cands", "cforms", "hits", "memo", "sets", "tok")
+    __slots__ = ("cands", "cforms", "compiled", "hits", "memo", "tok")
 
     def __init__(self, text: str, compiled: _Compiled) -> None:
         self.tok: Tokenized = tokenize(text)
@@ -595,11 +600,9 @@ class _Field:
         singles, phrases = compiled.singles, compiled.phrases
         self.cands: set[int] = {tid for pid in hits for tid in singles.get(pid, ())}
         for pid in hits.keys() & phrases.keys():
-            for tid, rest in phrases[pid]:
-                if tid not in self.cands and all(p in hits for p in rest):
-                    self.cands.add(tid)
+            self.cands.update(phrases[pid])
+        self.compiled = compiled
         self.memo: dict[int, list[_Match]] = {}
-        self.sets: dict[int, set[int]] = {}
 
     def matches(self, term_id: int, term: _Term) -> list[_Match]:
         if term_id not in self.cands:
@@ -608,11 +611,11 @@ class _Field:
         if got is not None:
             return got
         if len(term.alts) == 1:
-            out = self._phrase(term.alts[0])
+            out = self._phrase(term.alts[0], term.anchors[0])
         else:
             found: dict[int, _Match] = {}
-            for alt in term.alts:
-                for m in self._phrase(alt):
+            for alt, anchor in zip(term.alts, term.anchors, strict=True):
+                for m in self._phrase(alt, anchor):
                     if m[0] not in found or m[1] > found[m[0]][1]:
                         found[m[0]] = m
             out = [found[pos] for pos in sorted(found)]
@@ -622,30 +625,38 @@ class _Field:
     def _form(self, pid: int, pos: int) -> str:
         return self.cforms.get((pid, pos)) or self.tok.forms[pos]
 
-    def _phrase(self, pats: tuple[int, ...]) -> list[_Match]:
-        first = self.hits.get(pats[0])
-        if not first:
+    def _phrase(self, pats: tuple[int, ...], anchor: int) -> list[_Match]:
+        found = self.hits.get(pats[anchor])
+        if not found:
             return []
-        p0 = pats[0]
         if len(pats) == 1:
+            p0 = pats[0]
             if self.cforms:
-                return [(pos, 1, self._form(p0, pos)) for pos in first]
+                return [(pos, 1, self._form(p0, pos)) for pos in found]
             forms = self.tok.forms
-            return [(pos, 1, forms[pos]) for pos in first]
-        rest: list[set[int]] = []
-        for p in pats[1:]:
-            got = self.sets.get(p)
-            if got is None:
-                got = self.sets[p] = set(self.hits.get(p, ()))
-            if not got:
-                return []
-            rest.append(got)
-        size = len(pats)
-        return [
-            (pos, size, " ".join(self._form(p, pos + k) for k, p in enumerate(pats)))
-            for pos in first
-            if all(pos + k in got for k, got in enumerate(rest, start=1))
-        ]
+            return [(pos, 1, forms[pos]) for pos in found]
+        words, forms = self.tok.words, self.tok.forms
+        size, end = len(pats), len(self.tok.words)
+        out: list[_Match] = []
+        for pos in found:
+            start = pos - anchor
+            if start < 0 or start + size > end:
+                continue
+            for k, pid in enumerate(pats):
+                if k != anchor and not self._word_is(pid, words[start + k]):
+                    break
+            else:
+                shown = list(forms[start : start + size])
+                shown[anchor] = self._form(pats[anchor], pos)
+                out.append((start, size, " ".join(shown)))
+        return out
+
+    def _word_is(self, pid: int, word: str) -> bool:
+        """Does `word` match word pattern `pid` (directly, or by its lemma when enabled)?"""
+        full = self.compiled.full
+        if pid in full.match(word):
+            return True
+        return self.compiled.scoring.lemmas and pid in full.match(lemma(word))
 
 
 def _unmasked(matches: list[_Match], masked: set[int]) -> list[_Match]:
@@ -684,6 +695,25 @@ def _near_ok(a: list[_Match], b: list[_Match], within: int) -> tuple[str, str] |
     return None
 
 
+def _combination(
+    combo: _Combination,
+    cands: set[int],
+    present: Callable[[int], tuple[list[_Match], list[_Match]]],
+    parts: list[tuple[float, str]],
+) -> None:
+    picked: list[str] = []
+    for group in combo.groups:
+        for tid in group:
+            if tid in cands:
+                in_title, in_body = present(tid)
+                if in_title or in_body:
+                    picked.append((in_title or in_body)[0][2])
+                    break
+        else:
+            return
+    parts.append((combo.weight, f"all({combo.name}): {' + '.join(picked)} {combo.weight:+.1f}"))
+
+
 def _score_topic(
     ct: _CTopic, title: _Field, body: _Field, compiled: _Compiled, source: str | None
 ) -> TopicScore:
@@ -701,7 +731,7 @@ def _score_topic(
             continue
         hit: list[_Match] = []
         for f_i, fld in enumerate(fields):
-            for tid in ex.terms:
+            for tid in sorted(ex.term_set & fld.cands):
                 ms = fld.matches(tid, terms[tid])
                 if ms:
                     hit.extend(ms)
@@ -736,28 +766,18 @@ def _score_topic(
         rule = _rule(terms[tid].source, shown)
         parts.append((value, f"{shown} ({where}) {value:+.1f}{rule}"))
     for combo in ct.combinations:
-        if any(s.isdisjoint(cands) for s in combo.sets):
-            continue
-        picked: list[str] = []
-        for group in combo.groups:
-            form = None
-            for tid in group:
-                in_title, in_body = present(tid)
-                if in_title or in_body:
-                    form = (in_title or in_body)[0][2]
-                    break
-            if form is None:
+        for group_set in combo.sets:
+            if group_set.isdisjoint(cands):
                 break
-            picked.append(form)
         else:
-            text = " + ".join(picked)
-            parts.append((combo.weight, f"all({combo.name}): {text} {combo.weight:+.1f}"))
+            _combination(combo, cands, present, parts)
     for near in ct.near:
         if near.a_set.isdisjoint(cands) or near.b_set.isdisjoint(cands):
             continue
+        a_ids, b_ids = sorted(near.a_set & cands), sorted(near.b_set & cands)
         for f_i in (0, 1):
-            a = [m for tid in near.a for m in present(tid)[f_i]]
-            b = [m for tid in near.b for m in present(tid)[f_i]] if a else []
+            a = [m for tid in a_ids for m in present(tid)[f_i]]
+            b = [m for tid in b_ids for m in present(tid)[f_i]] if a else []
             pair = _near_ok(a, b, near.within) if b else None
             if pair:
                 desc = f"near({near.name}): {pair[0]} … {pair[1]} {near.weight:+.1f}"
