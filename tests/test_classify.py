@@ -640,3 +640,34 @@ def test_explain_lists_topics_best_first(topics: Topics) -> None:
     assert lines[0].startswith("asielzoekerscentrum  ") and lines[0].endswith("assigned")
     assert lines[1].startswith("    azc (title, body) +")
     assert any(line.startswith("migratie  ") and "near miss" in line for line in lines)
+
+
+PHRASES = """
+scoring: {{lemmas: {lemmas}}}
+topics:
+  - key: vlucht
+    title: Vlucht
+    threshold: 1
+    terms:
+      op de vlucht: 2
+      veilig land: 1
+"""
+
+
+def test_phrases_are_found_by_their_longest_word_anywhere_in_the_text() -> None:
+    t = parse_topics(PHRASES.format(lemmas="false"))
+    assert score("", "op de vlucht", t).score == 2  # at the very start
+    assert score("", "zij zijn op de vlucht", t).score == 2  # at the very end
+    assert score("", "vlucht", t).score == 0  # the anchor alone, no room before it
+    assert score("", "de vlucht op", t).score == 0  # wrong order
+    assert score("", "op de nachtelijke vlucht", t).score == 0  # not adjacent
+    s = score("", "Op de Vlucht, en op de vlucht", t)
+    assert s.score == 3 and s.terms[0].startswith("op de vlucht (body ×2) +3.0")
+
+
+def test_lemmas_widen_exact_words_when_enabled() -> None:
+    plain = parse_topics(PHRASES.format(lemmas="false"))
+    lemmas = parse_topics(PHRASES.format(lemmas="true"))
+    assert score("", "veilige landen", plain).score == 0
+    assert score("", "veilige landen", lemmas).score == 1  # veilig land, by lemma
+    assert plain.version != lemmas.version
