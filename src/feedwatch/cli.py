@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -412,6 +413,12 @@ def _item_rows(store: Store, query: ItemQuery) -> Iterator[ItemRow]:
 @click.option("--until", metavar="DATE", help="Published (or first seen) before the end of DATE.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N items.")
 @click.option(
+    "--near-miss",
+    "near_miss",
+    metavar="TOPIC",
+    help="Items that scored just under TOPIC's threshold, with their terms.",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True
 )
 @click.pass_obj
@@ -422,9 +429,13 @@ def items(
     since: str | None,
     until: str | None,
     limit: int | None,
+    near_miss: str | None,
     fmt: str,
 ) -> None:
-    """Stored items, newest first."""
+    """Stored items, newest first (--near-miss: the items to review for a topic)."""
+    if near_miss is not None:
+        _near_miss(obj, near_miss, limit or 50, fmt)
+        return
     query = ItemQuery(
         topics=topics,
         sources=keys,
@@ -448,6 +459,195 @@ def items(
         for r in rows
     ]
     click.echo(_table(("published", "source", "topics", "id", "title"), table, numeric=set()))
+
+
+def _topics(obj: Context) -> Any:
+    from feedwatch.pipeline import configured_topics
+
+    return configured_topics(obj.topics_path)
+
+
+def _check_topic(obj: Context, topic: str) -> None:
+    keys = _topics(obj).keys
+    if topic not in keys:
+        raise click.UsageError(f"unknown topic {topic!r}: expected one of {', '.join(keys)}")
+
+
+def _near_miss(obj: Context, topic: str, limit: int, fmt: str) -> None:
+    from feedwatch.store.topics import near_misses
+
+    _check_topic(obj, topic)
+    rows = near_misses(obj.store(), topic, limit=limit)
+    if fmt == "jsonl":
+        for item, row in rows:
+            click.echo(
+                json.dumps(
+                    {
+                        "id": item.id,
+                        "source": item.source,
+                        "title": item.title,
+                        "url": item.url,
+                        "topic": topic,
+                        "score": round(row.score, 3),
+                        "threshold": row.threshold,
+                        "terms": list(row.terms),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return
+    if not rows:
+        click.echo(f"no near misses for {topic}")
+        return
+    for item, row in rows:
+        click.echo(f"{row.score:5.2f}/{row.threshold:<5.2f} {item.id}  {item.title[:80]}")
+        click.echo(f"             {'; '.join(row.terms) or '-'}")
+    click.echo(f"label with: feedwatch label ITEM_ID --add {topic}")
+
+
+@cli.command()
+@click.argument("item_ref", metavar="ITEM_ID")
+@click.pass_obj
+def why(obj: Context, item_ref: str) -> None:
+    """The topic scores of one item and the terms that produced them."""
+    from feedwatch.store.topics import find_item, topic_rows
+
+    store = obj.store()
+    item = find_item(store, item_ref)
+    rows = topic_rows(store, item.id)
+    click.echo(f"{item.id}  {item.title}")
+    click.echo(f"{item.source}  {item.url}")
+    if not rows:
+        click.echo("not classified yet: run `feedwatch classify`")
+        return
+    manual = {r.topic: r.assigned for r in rows if r.origin == "manual"}
+    for r in rows:
+        if r.origin != "rule":
+            continue
+        decided = manual.get(r.topic, r.assigned)
+        mark = "yes" if decided else "no "
+        note = ""
+        if r.topic in manual:
+            note = f"  (label by hand: {'added' if manual[r.topic] else 'removed'})"
+        click.echo(f"{mark} {r.topic:<20} score {r.score:6.2f}  threshold {r.threshold:5.2f}{note}")
+        for term in r.terms:
+            click.echo(f"      {term}")
+    for topic, assigned in manual.items():
+        if not any(r.topic == topic and r.origin == "rule" for r in rows):
+            click.echo(f"{'yes' if assigned else 'no '} {topic:<20} (label by hand)")
+
+
+@cli.command()
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Re-score every stored item, not only those scored by other rules.",
+)
+@click.pass_obj
+def classify(obj: Context, every: bool) -> None:
+    """(Re)classify stored items: new ones, or those scored by an older topics.yaml."""
+    from feedwatch.pipeline import make_classifier
+    from feedwatch.store.topics import count_to_rescore, reclassify
+
+    store = obj.store()
+    classifier, version = make_classifier(obj.topics_path)
+    assert classifier is not None and version is not None
+    total = store.count_items() if every else count_to_rescore(store, version)
+    show = sys.stderr.isatty() and not obj.quiet and total > 0
+    if show:
+        from rich.progress import Progress
+
+        with Progress(console=_stderr_console(), transient=True) as progress:
+            task = progress.add_task("classifying", total=total)
+            done = reclassify(
+                store,
+                classifier,
+                version,
+                every=every,
+                progress=lambda n: progress.advance(task, n),
+            )
+    else:
+        done = reclassify(store, classifier, version, every=every)
+    if not obj.quiet:
+        click.echo(f"classified {done} items with topics version {version}")
+
+
+@cli.command()
+@click.argument("item_ref", metavar="ITEM_ID")
+@click.option("--add", "add", multiple=True, metavar="TOPIC", help="File the item under TOPIC.")
+@click.option(
+    "--remove", "remove", multiple=True, metavar="TOPIC", help="Take the item out of TOPIC."
+)
+@click.option(
+    "--clear",
+    "clear",
+    multiple=True,
+    metavar="TOPIC",
+    help="Forget the human decision on TOPIC; the rules decide again.",
+)
+@click.pass_obj
+def label(
+    obj: Context,
+    item_ref: str,
+    add: tuple[str, ...],
+    remove: tuple[str, ...],
+    clear: tuple[str, ...],
+) -> None:
+    """A human decision that wins over the rules and survives re-classification."""
+    from feedwatch.store.topics import clear_label, find_item, set_label
+
+    if not (add or remove or clear):
+        raise click.UsageError("give --add TOPIC, --remove TOPIC or --clear TOPIC")
+    both = set(add) & set(remove)
+    if both:
+        raise click.UsageError(f"both --add and --remove for {', '.join(sorted(both))}")
+    for topic in (*add, *remove, *clear):
+        _check_topic(obj, topic)
+    store = obj.store()
+    item = find_item(store, item_ref)
+    for topic in add:
+        set_label(store, item.id, topic, True)
+    for topic in remove:
+        set_label(store, item.id, topic, False)
+    for topic in clear:
+        clear_label(store, item.id, topic)
+    if not obj.quiet:
+        parts = [f"+{t}" for t in add] + [f"-{t}" for t in remove] + [f"?{t}" for t in clear]
+        click.echo(f"{item.id}: {' '.join(parts)}")
+
+
+@cli.command(name="eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (n, macro_f1, topics).")
+@click.pass_obj
+def eval_cmd(obj: Context, file: Path, as_json: bool) -> None:
+    """Classify labelled items (JSON Lines with title, text, labels) and report precision,
+    recall, F1 per topic and macro-F1; without --json also the false positives and negatives."""
+    from feedwatch.classify import evaluate
+
+    topics = _topics(obj)
+    records = []
+    with file.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError as exc:
+                raise click.UsageError(f"{file}:{n}: not a JSON object: {exc}") from None
+            if not isinstance(rec, dict) or not isinstance(rec.get("labels", []), list):
+                raise click.UsageError(f"{file}:{n}: expected an object with title, text, labels")
+            records.append(rec)
+    report = evaluate(records, topics)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+        return
+    click.echo(report.format_table())
+    misses = report.format_misses()
+    if misses:
+        click.echo("")
+        click.echo(misses)
 
 
 # --------------------------------------------------------------------------------------- db

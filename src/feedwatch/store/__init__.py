@@ -532,6 +532,7 @@ class Store:
                     author=it.author,
                     content_hash=it.content_hash,
                     last_changed=it.first_seen,
+                    classifier_version=upd.classifier_version,
                     **(
                         {"published": it.published, "date_source": it.date_source}
                         if it.published is not None
@@ -616,13 +617,7 @@ class Store:
         if q.until is not None:
             stmt = stmt.where(when < q.until)
         if q.topics:
-            stmt = stmt.where(
-                items.c.id.in_(
-                    select(item_topics.c.item_id).where(
-                        item_topics.c.topic.in_(q.topics), item_topics.c.assigned.is_(True)
-                    )
-                )
-            )
+            stmt = stmt.where(items.c.id.in_(in_topics(q.topics)))
         stmt = stmt.order_by(when.desc(), items.c.id)
         if q.limit is not None:
             stmt = stmt.limit(q.limit)
@@ -693,6 +688,23 @@ class Store:
             stmt = stmt.where(fetches.c.source == key)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt).all()]
+
+
+def in_topics(topics: Sequence[str]) -> Any:
+    """A subquery of the ids of items assigned to any of `topics`: a human decision (origin
+    'manual') wins over the rules, both ways."""
+    t = item_topics.alias("t")
+    m = item_topics.alias("m")
+    manual_exists = (
+        select(m.c.item_id)
+        .where(m.c.item_id == t.c.item_id, m.c.topic == t.c.topic, m.c.origin == "manual")
+        .exists()
+    )
+    return select(t.c.item_id).where(
+        t.c.topic.in_(list(topics)),
+        t.c.assigned.is_(True),
+        (t.c.origin == "manual") | ((t.c.origin == "rule") & ~manual_exists),
+    )
 
 
 def _chunks(seq: Sequence[str], n: int) -> Iterator[Sequence[str]]:
