@@ -41,6 +41,9 @@ def test_version_follows_rules_not_comments() -> None:
     changed = text.replace("      asielbeleid: 3\n", "      asielbeleid: 2.5\n", 1)
     assert changed != text
     assert parse_topics(changed).version != base
+    retitled = text.replace("    title: Migratie\n", "    title: Migratie en asiel\n", 1)
+    assert retitled != text
+    assert parse_topics(retitled).version == base
 
 
 def test_fifth_topic_by_yaml_alone(tmp_path: Path) -> None:

@@ -38,6 +38,9 @@ __all__ = [
     "parse_topics",
 ]
 
+# Part of every `Topics.version`: bump it when a change to this module changes scores.
+ENGINE_VERSION = 1
+
 # ---------------------------------------------------------------------------------------------
 # The file format (validated with pydantic; every model forbids unknown keys)
 
@@ -526,7 +529,11 @@ def _compile(spec: TopicsSpec, root: yaml.Node, where: Path | None) -> Topics:
                     ("priors", source, key),
                 )
     pats = [p for p, _ in sorted(b.pats.items(), key=lambda kv: kv[1])]
-    normalised = spec.model_dump(mode="json")
+    # the version covers what changes scores: not titles, descriptions or the order of terms
+    normalised = spec.model_dump(
+        mode="json", exclude={"topics": {"__all__": {"title", "description"}}}
+    )
+    normalised["engine"] = ENGINE_VERSION
     version = hashlib.sha256(
         json.dumps(normalised, sort_keys=True, ensure_ascii=False).encode("utf-8")
     ).hexdigest()[:12]
