@@ -5,6 +5,8 @@
 The database is $FEEDWATCH_DATABASE_URL, default sqlite:///data/demo.db (relative to the
 repository root, where the CLI runs). The CLI's output and exit code are passed through; a
 second run reports 0 new items, because the server answers 304 to the stored validators.
+After the fetch it writes the day's Markdown digest (profile `demo` in demo/digests.yaml, no
+e-mail) and the topic feeds, under $FEEDWATCH_OUTPUT_DIR (default out/), and prints their paths.
 """
 
 from __future__ import annotations
@@ -56,6 +58,26 @@ def cli_command() -> str:
     return "feedwatch"
 
 
+def feedwatch_command() -> list[str]:
+    """`python -m feedwatch`, or the digest module's own entry while the CLI lacks `digest`."""
+    from feedwatch.cli import cli
+
+    if "digest" in cli.commands:
+        return [sys.executable, "-m", "feedwatch"]
+    return [sys.executable, "-m", "feedwatch.cli_digest"]
+
+
+def digest_and_publish(config: Path, env: dict[str, str]) -> int:
+    """Write the day's Markdown digest and the topic feeds; their paths are printed."""
+    base = [*feedwatch_command(), "--config", str(config)]
+    profiles = ["--profiles", str(CONFIG.parent / "digests.yaml")]
+    print("\nDigest of the day (Markdown only, see demo/digests.yaml):", flush=True)
+    code = subprocess.run([*base, "digest", *profiles], cwd=REPO, env=env, check=False).returncode
+    print("\nTopic feeds (Atom and JSON Feed):", flush=True)
+    code2 = subprocess.run([*base, "publish"], cwd=REPO, env=env, check=False).returncode
+    return code or code2
+
+
 def main() -> int:
     """Serve the mirror, run `feedwatch fetch --all` against it, stop the server."""
     port = port_from_env()
@@ -76,6 +98,7 @@ def main() -> int:
     try:
         print(f"Demo mirror on http://{HOST}:{server.port}/ — fetching {config}", flush=True)
         returncode = subprocess.run(cmd, cwd=REPO, env=env, check=False).returncode
+        returncode = digest_and_publish(config, env) or returncode
     except KeyboardInterrupt:
         returncode = 130
     finally:

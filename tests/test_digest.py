@@ -221,7 +221,7 @@ def test_build_digest_places_each_story_once_and_counts_per_topic() -> None:
     assert [s.key for s in story.sources] == ["rijk", "gemeente", "krant"]
     assert story.published == datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
     assert story.topics == ("asielzoekerscentrum", "migratie")
-    assert dict((t, n) for t, _title, n in d.counts) == {
+    assert {t: n for t, _title, n in d.counts} == {
         "migratie": 2,
         "integratie": 1,
         "asielzoekerscentrum": 1,

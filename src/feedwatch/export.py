@@ -84,10 +84,16 @@ def item_record(row: ExportRow) -> dict[str, Any]:
     }
 
 
+def _json_line(obj: object) -> str:
+    """JSON on one line, also for readers that split lines at U+2028 and U+2029."""
+    text = json.dumps(obj, ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def write_jsonl(rows: Iterable[ExportRow], out: TextIO) -> int:
     n = 0
     for row in rows:
-        out.write(json.dumps(item_record(row), ensure_ascii=False))
+        out.write(_json_line(item_record(row)))
         out.write("\n")
         n += 1
     return n
@@ -260,7 +266,7 @@ def write_jsonfeed(rows: Iterable[ExportRow], out: TextIO, info: FeedInfo | None
         if it.lang:
             entry["language"] = it.lang
         entry["_feedwatch"] = {"source": it.source, "date_source": it.date_source}
-        out.write(("\n  " if n == 0 else ",\n  ") + json.dumps(entry, ensure_ascii=False))
+        out.write(("\n  " if n == 0 else ",\n  ") + _json_line(entry))
         n += 1
     out.write("\n ]\n}\n" if n else "]\n}\n")
     return n
