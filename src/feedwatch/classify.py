@@ -596,13 +596,14 @@ class _Field:
                         hits[pid] = positions
                     else:
                         hits[pid] = sorted(got + positions)
-        self.cforms: dict[tuple[int, int], str] = {}  # (pattern, position) -> hyphenated form
-        for first, _last, joined, form in self.tok.compounds:
+        # (pattern, position) -> (hyphenated form, number of words) of a hyphenated run
+        self.cforms: dict[tuple[int, int], tuple[str, int]] = {}
+        for first, last, joined, form in self.tok.compounds:
             for pid in index.match(joined):
                 got = hits.get(pid, [])
                 if first not in got:
                     hits[pid] = sorted([*got, first])
-                self.cforms[(pid, first)] = form
+                self.cforms[(pid, first)] = (form, last - first + 1)
         self.hits = hits
         singles, phrases = compiled.singles, compiled.phrases
         self.cands: set[int] = {tid for pid in hits for tid in singles.get(pid, ())}
@@ -630,7 +631,14 @@ class _Field:
         return out
 
     def _form(self, pid: int, pos: int) -> str:
-        return self.cforms.get((pid, pos)) or self.tok.forms[pos]
+        compound = self.cforms.get((pid, pos))
+        return compound[0] if compound else self.tok.forms[pos]
+
+    def _single(self, pid: int, pos: int) -> _Match:
+        compound = self.cforms.get((pid, pos))
+        if compound:
+            return (pos, compound[1], compound[0])
+        return (pos, 1, self.tok.forms[pos])
 
     def _phrase(self, pats: tuple[int, ...], anchor: int) -> list[_Match]:
         found = self.hits.get(pats[anchor])
@@ -638,8 +646,8 @@ class _Field:
             return []
         if len(pats) == 1:
             p0 = pats[0]
-            if self.cforms:
-                return [(pos, 1, self._form(p0, pos)) for pos in found]
+            if self.cforms:  # a hyphenated run counts as one match that covers all its words
+                return [self._single(p0, pos) for pos in found]
             forms = self.tok.forms
             return [(pos, 1, forms[pos]) for pos in found]
         words, forms = self.tok.words, self.tok.forms
