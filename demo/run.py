@@ -59,12 +59,8 @@ def cli_command() -> str:
 
 
 def feedwatch_command() -> list[str]:
-    """`python -m feedwatch`, or the digest module's own entry while the CLI lacks `digest`."""
-    from feedwatch.cli import cli
-
-    if "digest" in cli.commands:
-        return [sys.executable, "-m", "feedwatch"]
-    return [sys.executable, "-m", "feedwatch.cli_digest"]
+    """`python -m feedwatch` with this interpreter."""
+    return [sys.executable, "-m", "feedwatch"]
 
 
 def digest_and_publish(config: Path, env: dict[str, str]) -> int:

@@ -837,5 +837,19 @@ def _last_digests(store: Store) -> list[dict[str, Any]]:
     ]
 
 
+def _register_more_commands() -> None:
+    from feedwatch.cli_digest import register as register_digest_commands
+
+    register_digest_commands(cli)
+    try:
+        from feedwatch.cli_sources import register as register_source_commands
+    except ImportError:  # pragma: no cover - in progress
+        return
+    register_source_commands(cli)
+
+
+_register_more_commands()
+
+
 def main() -> None:
     cli(prog_name="feedwatch")

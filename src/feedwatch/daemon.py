@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -203,9 +204,37 @@ class Daemon:
         log.info("maintenance: pruned %d fetch-log rows, optimized the database", pruned)
 
     async def digest(self, profile: str) -> None:
-        from feedwatch import cli_digest
+        await asyncio.to_thread(self.run_digest, profile)
 
-        await asyncio.to_thread(cli_digest.run_scheduled_digest, self, profile)
+    def run_digest(self, name: str) -> None:
+        """Build and deliver today's digest of one profile (exactly once across workers: the
+        digest row's unique (profile, period) key decides who builds it)."""
+        from feedwatch.cli_digest import output_dir, run_digest, topic_titles
+        from feedwatch.digests_config import digests_path, load_digests
+
+        cfg = load_digests(digests_path(self.config.path))
+        try:
+            profile = cfg.profile(name)
+        except KeyError:
+            log.warning("digest profile %s is no longer configured", name)
+            return
+        now = self.clock()
+        day = now.astimezone(ZoneInfo(AMSTERDAM)).date()
+        runs = run_digest(
+            self.store,
+            cfg,
+            profile,
+            day,
+            now,
+            out=output_dir(),
+            titles=topic_titles(),
+            names={s.key: s.name for s in self.config.sources},
+        )
+        for r in runs:
+            if r.error:
+                log.warning("digest %s %s: %s (%s)", r.profile, r.period, r.status, r.error)
+            else:
+                log.info("digest %s %s: %s, %d items", r.profile, r.period, r.status, r.items)
 
     # --------------------------------------------------------------- health
 
@@ -275,14 +304,17 @@ class Daemon:
     def _schedule_digests(self) -> None:
         if self._scheduler is None:
             return
+        from feedwatch.digests_config import digests_path, load_digests
+
         try:
-            from feedwatch.digests_config import load_profiles
-        except ImportError:  # pragma: no cover - digests ship with the package
+            profiles = load_digests(digests_path(self.config.path)).profiles
+        except FeedwatchError as exc:
+            log.error("digest profiles not loaded: %s", exc)
             return
         for job in self._scheduler.get_jobs():
             if job.id.startswith("digest:"):
                 job.remove()
-        for profile in load_profiles(self.config):
+        for profile in profiles:
             self._scheduler.add_job(
                 digest_job,
                 CronTrigger.from_crontab(profile.schedule, timezone=AMSTERDAM),

@@ -17,12 +17,14 @@ from datetime import UTC, datetime
 from feedwatch.config import Config
 from feedwatch.errors import ExtractError
 from feedwatch.extract import extract
-from feedwatch.fetch import FetchSettings, HostLimiter, fetch, make_client
+from feedwatch.fetch import FetchSettings, HostLimiter, make_client
+from feedwatch.harvest import DEFAULT_ENRICH_LIMIT, Harvest, fetch_source
 from feedwatch.netpolicy import AddressPolicy
 from feedwatch.normalise import normalise
+from feedwatch.robots import RobotsCache
 from feedwatch.schedule import max_age, next_check_at
 from feedwatch.store import FetchOutcome, SourceUpdate, Store
-from feedwatch.types import FetchResult, Item, Source, SourceState, TopicScore
+from feedwatch.types import FetchResult, Item, RawItem, Source, SourceState, TopicScore
 
 log = logging.getLogger("feedwatch.fetch")
 
@@ -116,19 +118,9 @@ def process(
                 source.key, source.interval, now, consecutive_errors=state.consecutive_errors + 1
             ),
         )
-    items: list[Item] = []
-    scores: dict[str, tuple[TopicScore, ...]] = {}
-    page_url = result.final_url or result.url
-    for raw in extracted.items:
-        item = normalise(source.key, raw, now, base_url=page_url)
-        if item is None:
-            continue
-        if classifier is not None:
-            item_scores = tuple(classifier(item))
-            if source.keep == "topical" and not any(s.assigned for s in item_scores):
-                continue
-            scores[item.id] = item_scores
-        items.append(item)
+    items, scores = build_items(
+        source, extracted.items, now, base_url=result.final_url or result.url, classifier=classifier
+    )
     return replace(
         base,
         items=tuple(items),
@@ -143,6 +135,30 @@ def process(
         scores=scores,
         classifier_version=classifier_version,
     )
+
+
+def build_items(
+    source: Source,
+    raws: Sequence[RawItem],
+    now: datetime,
+    *,
+    base_url: str,
+    classifier: Classifier | None = None,
+) -> tuple[list[Item], dict[str, tuple[TopicScore, ...]]]:
+    """Normalise and classify raw items; a `keep: topical` source drops the off-topic. Pure."""
+    items: list[Item] = []
+    scores: dict[str, tuple[TopicScore, ...]] = {}
+    for raw in raws:
+        item = normalise(source.key, raw, now, base_url=base_url)
+        if item is None:
+            continue
+        if classifier is not None:
+            item_scores = tuple(classifier(item))
+            if source.keep == "topical" and not any(s.assigned for s in item_scores):
+                continue
+            scores[item.id] = item_scores
+        items.append(item)
+    return items, scores
 
 
 def _log_outcome(o: FetchOutcome) -> None:
@@ -185,8 +201,14 @@ async def run_fetch(
     classifier_version: str | None = None,
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[FetchOutcome], None] | None = None,
+    enrich_limit: int = DEFAULT_ENRICH_LIMIT,
+    robots: RobotsCache | None = None,
 ) -> RunResult:
-    """Fetch the due sources (or `keys`, or `every` enabled source) once and store the results."""
+    """Fetch the due sources (or `keys`, or `every` enabled source) once and store the results.
+
+    `enrich_limit`: article pages fetched per source per run to date undated items.
+    `robots`: a robots.txt cache to keep between runs (the daemon); a fresh one otherwise.
+    """
     started = time.perf_counter()
     now = clock()
     store.sync_sources(config.sources, now)
@@ -209,25 +231,25 @@ async def run_fetch(
     write_lock = asyncio.Lock()
     outcomes: list[FetchOutcome] = []
 
+    robots_cache = robots if robots is not None else RobotsCache()
+
     async def one(state: SourceState) -> None:
         source = by_key[state.key]
-        result = await fetch(
-            client,
-            source.key,
-            state.url,
-            etag=state.etag,
-            last_modified=state.last_modified,
-            settings=settings,
-            limiter=limiter,
-            now=clock(),
-        )
-        update = process(
+        # robots.txt, pagination, sitemaps and article enrichment: feedwatch.harvest
+        update = await fetch_source(
+            Harvest(
+                client=client,
+                settings=settings,
+                limiter=limiter,
+                robots=robots_cache,
+                store=store,
+                clock=clock,
+                classifier=classifier,
+                classifier_version=classifier_version,
+                enrich_limit=enrich_limit,
+            ),
             source,
             state,
-            result,
-            clock(),
-            classifier=classifier,
-            classifier_version=classifier_version,
         )
         async with write_lock:
             outcome = await asyncio.to_thread(store.apply, update)
