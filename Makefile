@@ -16,6 +16,7 @@ demo: $(STAMP)
 
 ## make test: lint, type-check and run the whole test suite (SQLite and PostgreSQL)
 test: $(STAMP)
+	sh scripts/system-deps.sh
 	$(BIN)/ruff check src tests demo bench
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from feedwatch.errors import ExtractError
 from feedwatch.extract.feeds import parse_feed
-from feedwatch.types import FetchResult, RawItem, Source
+from feedwatch.types import FetchResult, RawItem, Source, SourceKind
 
 FEED_KINDS = frozenset({"rss", "atom", "json"})
 
@@ -28,13 +29,49 @@ def looks_like_feed(body: bytes, content_type: str) -> bool:
     return head.startswith(b"<?xml") and not (b"<html" in head or b"<!doctype html" in head)
 
 
+_SITEMAP_ROOT = re.compile(
+    rb"^(?:\s*<\?[^>]*\?>|\s*<!--.*?-->)*\s*<(?:\w+:)?(?:urlset|sitemapindex)\b", re.S
+)
+
+
+def looks_like_sitemap(body: bytes) -> bool:
+    """An XML sitemap or sitemap index (by its root element)."""
+    return _SITEMAP_ROOT.match(body[:4096]) is not None
+
+
+def resolve_kind(source: Source, result: FetchResult) -> SourceKind:
+    """The kind a response is read as: the configured one, or for `auto` what the body is."""
+    if source.kind != "auto":
+        return source.kind
+    from feedwatch.extract.discover import sniff_kind
+
+    if looks_like_sitemap(result.body):
+        return "sitemap"
+    sniffed = sniff_kind(result.body, result.headers.get("content-type"))
+    if sniffed is None:
+        content_type = result.headers.get("content-type", "")
+        return "rss" if looks_like_feed(result.body, content_type) else "html"
+    return sniffed
+
+
 def extract(source: Source, result: FetchResult, now: datetime) -> Extracted:
-    """Read the items of one successful response. Raises ExtractError."""
+    """Read the items of one successful response. Raises ExtractError.
+
+    A sitemap gives every page URL it lists, newest first (the caller bounds how many new ones
+    it takes); a sitemap index gives no items (the caller reads its child sitemaps).
+    """
     url = result.final_url or result.url
-    content_type = result.headers.get("content-type", "")
-    kind = source.kind
-    if kind == "auto":
-        kind = "rss" if looks_like_feed(result.body, content_type) else "html"
+    kind = resolve_kind(source, result)
+    if kind == "sitemap":
+        from feedwatch.extract.sitemap import parse_sitemap, sitemap_items
+
+        try:
+            smap = parse_sitemap(result.body, now=now)
+        except ValueError as exc:
+            raise ExtractError(source.key, f"not a usable sitemap: {exc}") from None
+        if smap.kind == "index":
+            return Extracted((), ())
+        return Extracted(tuple(sitemap_items(list(smap.entries), len(smap.entries))))
     if kind in FEED_KINDS:
         parsed = parse_feed(source.key, result.body, result.headers, url, now)
         return Extracted(parsed.items, parsed.warnings)
