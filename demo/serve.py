@@ -114,6 +114,11 @@ class DemoServer(ThreadingHTTPServer):
             if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
                 return hit[2]
         data = path.read_bytes()
+        if self.port != DEFAULT_PORT and path.suffix == ".xml":
+            # sitemaps carry absolute URLs on the default port; move them with the server
+            data = data.replace(
+                f"//{HOST}:{DEFAULT_PORT}/".encode(), f"//{HOST}:{self.port}/".encode()
+            )
         digest = hashlib.sha256(data).hexdigest()[:32]
         mtime = int(st.st_mtime)
         res = _Resource(

@@ -1,5 +1,6 @@
-"""The offline demo mirror: every feed in demo/site parses cleanly, demo/feeds.yaml points at
-them, and demo/serve.py answers with validators, 304s and gzip."""
+"""The offline demo mirror: every feed in demo/site parses cleanly, every HTML listing yields
+dated items, demo/feeds.yaml points at them, demo/serve.py answers with validators, 304s and
+gzip, and one pass of the pipeline over the mirror gets new items from every source."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo"
 SITE = DEMO / "site"
 SITE_FILES = sorted(p for p in SITE.rglob("*") if p.is_file())
+HTML_FILES = [p for p in SITE_FILES if p.suffix == ".html"]
+SITEMAP_FILES = [
+    p for p in SITE_FILES if p.suffix == ".xml" and re.search(rb"<(urlset|sitemapindex)\b", p.read_bytes()[:600])
+]
+FEED_FILES = [p for p in SITE_FILES if p.suffix in (".xml", ".json") and p not in SITEMAP_FILES]
+FEED_KINDS = {"rss", "atom", "json"}
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RSS1 = "{http://purl.org/rss/1.0/}"
@@ -85,10 +92,14 @@ def _parsed_dates(path: Path) -> list[datetime | None]:
 
 
 def test_site_has_the_planned_sources() -> None:
-    assert 8 <= len(SITE_FILES) <= 11
+    assert 8 <= len(FEED_FILES) <= 11
+    assert len(SITEMAP_FILES) == 3
     assert sum(p.stat().st_size for p in SITE_FILES) < 400_000
+    assert set(SITE_FILES) == set(FEED_FILES) | set(SITEMAP_FILES) | set(HTML_FILES) | {
+        SITE / "robots.txt"
+    }
     families = set()
-    for path in SITE_FILES:
+    for path in FEED_FILES:
         if path.suffix == ".json":
             families.add("json")
         else:
@@ -96,7 +107,7 @@ def test_site_has_the_planned_sources() -> None:
     assert families == {"rss20", "rss10", "atom10", "json"}
 
 
-@pytest.mark.parametrize("path", [p for p in SITE_FILES if p.suffix != ".json"], ids=_rel)
+@pytest.mark.parametrize("path", [p for p in FEED_FILES if p.suffix != ".json"], ids=_rel)
 def test_xml_feed_parses_cleanly(path: Path) -> None:
     data = path.read_bytes()
     family, elements = _xml_items(ET.fromstring(data))
@@ -112,7 +123,7 @@ def test_xml_feed_parses_cleanly(path: Path) -> None:
         assert entry.get("link", "").startswith("https://")
 
 
-@pytest.mark.parametrize("path", [p for p in SITE_FILES if p.suffix == ".json"], ids=_rel)
+@pytest.mark.parametrize("path", [p for p in FEED_FILES if p.suffix == ".json"], ids=_rel)
 def test_json_feed_is_valid(path: Path) -> None:
     feed = json.loads(path.read_bytes())
     assert feed["version"] == JSONFEED_11
@@ -132,7 +143,7 @@ def test_json_feed_is_valid(path: Path) -> None:
 
 def test_dates_lie_in_the_past_window_and_exactly_one_entry_is_undated() -> None:
     undated: list[str] = []
-    for path in SITE_FILES:
+    for path in FEED_FILES:
         dates = _parsed_dates(path)
         undated += [_rel(path)] * dates.count(None)
         for when in dates:
@@ -142,7 +153,7 @@ def test_dates_lie_in_the_past_window_and_exactly_one_entry_is_undated() -> None
 
 
 def test_mirror_carries_the_awkward_cases() -> None:
-    text = "\n".join(p.read_text(encoding="utf-8") for p in SITE_FILES)
+    text = "\n".join(p.read_text(encoding="utf-8") for p in FEED_FILES)
     assert "utm_source=rss" in text
     assert all(ch in text for ch in "ëéï")
     assert "&lt;p&gt;" in text and "<![CDATA[<p>" in text  # escaped and CDATA HTML
@@ -152,7 +163,10 @@ def test_mirror_carries_the_awkward_cases() -> None:
 
 # ------------------------------------------------------------------------ demo/feeds.yaml
 
-SOURCE_KEYS = {"key", "name", "organisation", "url", "kind", "interval", "enabled", "keep"}
+SOURCE_KEYS = {
+    "key", "name", "organisation", "url", "kind", "interval", "enabled", "keep", "selectors",
+    "max_pages",
+}
 
 
 def _config() -> dict[str, Any]:
@@ -183,12 +197,17 @@ def test_every_source_points_at_a_mirror_file_of_its_kind() -> None:
         path = SITE / url.path.lstrip("/")
         assert path.is_file(), f"{source['key']}: {url.path} is not in demo/site"
         referenced.add(path)
+        if source["kind"] in ("html", "auto") and path.suffix == ".html":
+            continue
+        if source["kind"] == "sitemap":
+            assert path in SITEMAP_FILES
+            continue
         if path.suffix == ".json":
             assert source["kind"] == "json"
         else:
             family = _xml_items(ET.parse(path).getroot())[0]
             assert source["kind"] == ("atom" if family == "atom10" else "rss"), source["key"]
-    assert referenced == set(SITE_FILES), "every mirror file is fetched by one source"
+    assert set(FEED_FILES) <= referenced, "every mirror feed is fetched by one source"
 
 
 # ------------------------------------------------------------------------- demo/serve.py
@@ -216,7 +235,7 @@ def _get(
 
 
 def _feed_path(suffix: str) -> Path:
-    return next(p for p in SITE_FILES if p.suffix == suffix)
+    return next(p for p in FEED_FILES if p.suffix == suffix)
 
 
 def test_server_answers_200_then_304_for_the_etag(server: Any) -> None:
@@ -246,7 +265,7 @@ def test_server_answers_200_then_304_for_the_etag(server: Any) -> None:
 
 
 def test_server_sets_the_content_type_per_format(server: Any) -> None:
-    for path in SITE_FILES:
+    for path in FEED_FILES:
         resp, _ = _get(server.port, "/" + _rel(path), method="HEAD")
         ctype = resp.getheader("Content-Type", "")
         if path.suffix == ".json":
@@ -319,3 +338,94 @@ def test_etag_matching_is_weak_and_takes_lists() -> None:
     assert serve.etag_matches('"x", "abc"', ('"abc"',))
     assert serve.etag_matches("*", ('"abc"',))
     assert not serve.etag_matches('"abcd"', ('"abc"',))
+
+
+# ---------------------------------------------------------------- HTML listings and sitemaps
+
+
+def _html_sources() -> list[dict[str, Any]]:
+    return [
+        s for s in _config()["sources"] if s["kind"] in ("html", "auto") and s["url"].endswith(".html")
+    ]
+
+
+def test_every_html_source_of_the_real_config_has_a_demo_listing() -> None:
+    real = yaml.safe_load((REPO / "config" / "feeds.yaml").read_text(encoding="utf-8"))
+    real_html = {s["key"] for s in real["sources"] if s.get("kind") == "html"}
+    demo_keys = {s["key"] for s in _html_sources()}
+    assert real_html <= demo_keys, real_html - demo_keys
+    assert len(demo_keys) >= 13
+
+
+@pytest.mark.parametrize("source", _html_sources(), ids=lambda s: s["key"])
+def test_every_listing_yields_items_on_the_mirror(source: dict[str, Any]) -> None:
+    from feedwatch.extract.html import extract_listing
+    from feedwatch.types import Selectors
+
+    path = SITE / urlsplit(source["url"]).path.lstrip("/")
+    sel = Selectors(**source["selectors"]) if source.get("selectors") else None
+    items = extract_listing(path.read_bytes(), source["url"], selectors=sel, now=WINDOW_END)
+    assert 3 <= len(items) <= 10  # at most the enrichment cap
+    for item in items:
+        assert item.link and urlsplit(item.link).netloc == f"127.0.0.1:{serve.DEFAULT_PORT}"
+        assert item.title and len(item.title.split()) >= 2
+        if item.published is not None:
+            assert WINDOW_START <= item.published < WINDOW_END
+        if item.published is None or not item.summary:  # enrichment will fetch this page
+            target = SITE / urlsplit(item.link).path.lstrip("/")
+            assert target.is_file() or target.parts[-2] == "intern", item.link
+
+
+def test_mirror_pages_never_link_off_the_mirror() -> None:
+    for path in HTML_FILES:
+        for href in re.findall(r'href="([^"]*)"', path.read_text(encoding="utf-8")):
+            assert href.startswith("/"), f"{_rel(path)}: {href}"
+    for path in SITEMAP_FILES:
+        for loc in re.findall(r"<loc>([^<]*)</loc>", path.read_text(encoding="utf-8")):
+            assert loc.startswith(f"http://127.0.0.1:{serve.DEFAULT_PORT}/")
+            assert (SITE / urlsplit(loc).path.lstrip("/")).is_file(), loc
+
+
+def test_robots_txt_keeps_feedwatch_out_of_the_drafts() -> None:
+    from feedwatch.robots import is_allowed, parse_robots
+
+    rules = parse_robots((SITE / "robots.txt").read_text(encoding="utf-8"))
+    base = f"http://127.0.0.1:{serve.DEFAULT_PORT}"
+    assert not is_allowed(rules, base + "/coa/intern/concept-persbericht.html")
+    assert all(is_allowed(rules, base + "/" + _rel(p)) for p in HTML_FILES if "intern" not in p.parts)
+
+
+def test_one_pipeline_pass_over_the_mirror_gets_items_from_every_source(tmp_path: Path) -> None:
+    import asyncio
+
+    from feedwatch.config import load_config
+    from feedwatch.pipeline import run_fetch
+    from feedwatch.store import ItemQuery, Store
+
+    srv, thread = serve.start_server(0)
+    try:
+        text = (DEMO / "feeds.yaml").read_text(encoding="utf-8")
+        moved = tmp_path / "feeds.yaml"
+        moved.write_text(text.replace(f":{serve.DEFAULT_PORT}/", f":{srv.port}/"), encoding="utf-8")
+        config = load_config(moved)
+        store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+        try:
+            result = asyncio.run(run_fetch(config, store, every=True))
+            assert [(o.key, o.outcome) for o in result.outcomes if o.outcome != "ok"] == []
+            assert [o.key for o in result.outcomes if o.new == 0] == []
+            rows = list(store.iter_items(ItemQuery(sources=tuple(s["key"] for s in _html_sources()))))
+            by_source: dict[str, set[str]] = {}
+            for row in rows:
+                by_source.setdefault(row.item.source, set()).add(row.item.date_source)
+            assert by_source["ministerie-jenv"] == {"page-meta"}
+            assert by_source["tweede-kamer-brieven-am"] == {"page-text"}
+            assert "first-seen" in by_source["coa-nieuws"]  # one item page shows no date
+            assert by_source["vluchtelingenwerk-nieuws"] == {"listing"}
+            coa = [o for o in result.outcomes if o.key == "coa-persberichten"][0]
+            assert any("robots.txt" in w for w in coa.warnings)
+            again = asyncio.run(run_fetch(config, store, every=True))
+            assert sum(o.new for o in again.outcomes) == 0
+        finally:
+            store.close()
+    finally:
+        serve.stop_server(srv, thread)
