@@ -737,6 +737,8 @@ def test_near_within_n_words() -> None:
     assert score("", "de boer en de oogst", rules(within=3)).score == 5
     assert score("", "de boer en de oogst", rules(within=2)).score == 0
     assert score("", "de boer", rules(within=3)).score == 0
+    assert score("", "de oogst en de boer", rules(within=3)).score == 5  # either order
+    assert score("", "oogst " + "x " * 10 + "boer", rules(within=3)).score == 0
 
 
 def test_exclusion_masks_and_subtracts() -> None:

@@ -9,6 +9,7 @@ over its words plus a few set look-ups per matched word.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
@@ -260,7 +261,7 @@ class Topics:
 def load_topics(path: Path | None = None) -> Topics:
     """Read, validate and compile a topics file; None means the default shipped in the package."""
     if path is None:
-        ref = resources.files("feedwatch").joinpath("data", "topics.yaml")
+        ref = resources.files("feedwatch").joinpath("data").joinpath("topics.yaml")
         return parse_topics(ref.read_text(encoding="utf-8"), Path("feedwatch/data/topics.yaml"))
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -702,8 +703,15 @@ def _rule(source: str, shown: str, limit: int = 40) -> str:
 
 
 def _near_ok(a: list[_Match], b: list[_Match], within: int) -> tuple[str, str] | None:
+    """A pair of matches, one from each list, at most `within` words apart (gap between them)."""
+    b = sorted(b)
+    starts = [m[0] for m in b]
+    longest = max(m[1] for m in b)
     for pa, la, fa in a:
-        for pb, lb, fb in b:
+        # candidates start between (pa - within - longest + 1) and (pa + la - 1 + within)
+        lo = bisect.bisect_left(starts, pa - within - longest + 1)
+        hi = bisect.bisect_right(starts, pa + la - 1 + within)
+        for pb, lb, fb in b[lo:hi]:
             gap = pb - (pa + la - 1) if pb >= pa else pa - (pb + lb - 1)
             if gap <= within:
                 return fa, fb
