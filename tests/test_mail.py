@@ -187,3 +187,36 @@ def test_login_uses_the_password_from_the_environment(smtp_server: tuple[Handler
     with pytest.raises(mail.DeliveryError) as info:
         mail.send(_message(), cfg, environ={"FEEDWATCH_SMTP_PASSWORD": "fout"})
     assert not info.value.temporary and len(handler.messages) == 1
+
+
+def test_concurrent_workers_send_a_digest_once(store: Store, tmp_path: Path) -> None:
+    """Three workers reach the same profile and day at once: one mail leaves."""
+    import threading
+
+    put(store, make_rows(hostile=False, first_seen=T0 + timedelta(hours=1)))
+    handler = Handler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    cfg = DigestsConfig(path=None, profiles=(MAIL_PROFILE,), smtp=config(port))
+    now = T0 + timedelta(hours=8)
+    results: list[str] = []
+    barrier = threading.Barrier(3)
+
+    def worker() -> None:
+        barrier.wait()
+        for run in run_digest(store, cfg, MAIL_PROFILE, AMS_DAY, now, out=tmp_path / "w"):
+            results.append(run.status)
+
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert len(handler.messages) == 1
+        assert results.count("sent") == 1
+        assert set(results) <= {"sent", "in-progress", "already-sent"}
+    finally:
+        controller.stop()
+    assert db.get_digest(store, MAIL_PROFILE.name, AMS_DAY.isoformat()).status == "sent"  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ writes and mails a profile's digest exactly once (pending -> sent)."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -83,7 +84,7 @@ class DigestRun:
 
     profile: str
     period: str
-    status: str  # sent | pending (delivery failed) | skipped | already-sent | dry-run
+    status: str  # sent | pending (delivery failed) | skipped | already-sent | in-progress | dry-run
     items: int
     markdown: Path | None = None
     error: str | None = None
@@ -117,6 +118,9 @@ def _render(
     )
 
 
+_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
 def markdown_path(profile: DigestProfile, period: str, out: Path) -> Path:
     base = Path(profile.markdown_dir) if profile.markdown_dir else out / "digests"
     return base / profile.name / f"{period}.md"
@@ -133,7 +137,11 @@ def _deliver(
     titles: Mapping[str, str],
     names: Mapping[str, str],
     send: Sender | None,
+    force: bool = False,
 ) -> DigestRun:
+    if not force and not db.claim_delivery(store, record.id, _OWNER, now):
+        # Another worker is delivering it right now (or has just done so).
+        return DigestRun(profile.name, record.period, "in-progress", record.item_count)
     digest = _render(store, profile, record, titles, names)
     md: Path | None = None
     if profile.markdown:
@@ -233,7 +241,7 @@ def run_digest(
     if record.status == "sent" and not force:
         md = markdown_path(profile, record.period, out) if profile.markdown else None
         return [*runs, DigestRun(profile.name, period.key, "already-sent", record.item_count, md)]
-    runs.append(_deliver(store, cfg, profile, record, **kw))
+    runs.append(_deliver(store, cfg, profile, record, force=force, **kw))
     return runs
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from feedwatch.digest import SourceFacts
@@ -224,6 +224,25 @@ def digest_rows(store: Store, record: DigestRecord) -> list[ItemRow]:
     return _rows_by_id(store, ids)
 
 
+def claim_delivery(
+    store: Store,
+    digest_id: int,
+    owner: str,
+    now: datetime,
+    lease: timedelta = timedelta(minutes=10),
+) -> bool:
+    """Take the right to deliver a pending digest. Only one caller gets it until it is marked
+    sent, its failure recorded, or the lease expires (a worker that died mid-send)."""
+    free = or_(digests.c.claimed_until.is_(None), digests.c.claimed_until < now)
+    with store.engine.begin() as conn:
+        got = conn.execute(
+            update(digests)
+            .where(digests.c.id == digest_id, digests.c.status == "pending", free)
+            .values(claimed_by=owner, claimed_until=now + lease)
+        ).rowcount
+    return bool(got)
+
+
 def mark_sent(store: Store, digest_id: int, now: datetime, message_id: str | None = None) -> None:
     with store.engine.begin() as conn:
         conn.execute(
@@ -235,6 +254,8 @@ def mark_sent(store: Store, digest_id: int, now: datetime, message_id: str | Non
                 attempts=digests.c.attempts + 1,
                 last_error=None,
                 message_id=message_id,
+                claimed_by=None,
+                claimed_until=None,
             )
         )
 
@@ -245,7 +266,12 @@ def record_failure(store: Store, digest_id: int, error: str) -> None:
         conn.execute(
             update(digests)
             .where(digests.c.id == digest_id)
-            .values(attempts=digests.c.attempts + 1, last_error=error[:2000])
+            .values(
+                attempts=digests.c.attempts + 1,
+                last_error=error[:2000],
+                claimed_by=None,
+                claimed_until=None,
+            )
         )
 
 

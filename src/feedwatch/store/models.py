@@ -172,6 +172,9 @@ digests = Table(
     Column("item_count", Integer, nullable=False, default=0),
     Column("health", JSON, nullable=False, default=list),  # the source-health notes, frozen
     Column("message_id", Text, nullable=True),
+    # migration 0003: the worker delivering it now, so that two workers never both send it
+    Column("claimed_by", String(100), nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
     UniqueConstraint("profile", "period", name="uq_digests_profile_period"),
     Index("ix_digests_status", "status"),
 )

@@ -1,4 +1,4 @@
-"""adaptive scheduling (sources.typical_gap_seconds) and daemon workers
+"""adaptive scheduling (sources.typical_gap_seconds), daemon workers, digest delivery claims
 
 Revision ID: 0003
 Revises: 0002
@@ -21,6 +21,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("sources", schema=None) as batch_op:
         batch_op.add_column(sa.Column("typical_gap_seconds", sa.Float(), nullable=True))
+    with op.batch_alter_table("digests", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("claimed_by", sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "workers",
         sa.Column("id", sa.String(length=100), nullable=False),
@@ -36,5 +39,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("workers")
+    with op.batch_alter_table("digests", schema=None) as batch_op:
+        batch_op.drop_column("claimed_until")
+        batch_op.drop_column("claimed_by")
     with op.batch_alter_table("sources", schema=None) as batch_op:
         batch_op.drop_column("typical_gap_seconds")
