@@ -35,6 +35,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from feedwatch.config import Config, load_config
 from feedwatch.errors import FeedwatchError
 from feedwatch.pipeline import RunResult, make_classifier, run_fetch
+from feedwatch.robots import RobotsCache
 from feedwatch.store import FetchOutcome, Store
 
 log = logging.getLogger("feedwatch.daemon")
@@ -156,6 +157,7 @@ class Daemon:
         self._http: ThreadingHTTPServer | None = None
         self._signals = 0
         self.classifier, self.classifier_version = make_classifier(self.settings.topics_path)
+        self.robots = RobotsCache()  # lives as long as the worker: robots.txt is kept for a day
 
     # ------------------------------------------------------------------ jobs
 
@@ -180,6 +182,7 @@ class Daemon:
                     classifier_version=self.classifier_version,
                     on_done=self.metrics.record,
                     sync=False,
+                    robots=self.robots,
                 )
             )
             self._tick_task = task

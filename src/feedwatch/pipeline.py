@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from feedwatch.config import Config
 from feedwatch.errors import ExtractError
@@ -25,6 +26,9 @@ from feedwatch.robots import RobotsCache
 from feedwatch.schedule import max_age, next_check_at
 from feedwatch.store import FetchOutcome, SourceUpdate, Store
 from feedwatch.types import FetchResult, Item, RawItem, Source, SourceState, TopicScore
+
+if TYPE_CHECKING:
+    from feedwatch.classify import Topics
 
 log = logging.getLogger("feedwatch.fetch")
 
@@ -52,6 +56,19 @@ class RunResult:
     def exit_code(self) -> int:
         """0 if at least one source succeeded or nothing was due; 1 if every one failed."""
         return 1 if self.attempted and self.failed == self.attempted else 0
+
+
+def _after_success(
+    source: Source, state: SourceState, result: FetchResult, now: datetime
+) -> datetime:
+    return next_check_at(
+        source.key,
+        source.interval,
+        now,
+        cache_max_age=max_age(result.headers),
+        bounds=source.interval_bounds,
+        gap_seconds=state.typical_gap,
+    )
 
 
 def process(
@@ -101,9 +118,7 @@ def process(
             base,
             outcome="not-modified",
             new_url=new_url,
-            next_check_at=next_check_at(
-                source.key, source.interval, now, cache_max_age=max_age(result.headers)
-            ),
+            next_check_at=_after_success(source, state, result, now),
         )
     try:
         extracted = extract(source, result, now)
@@ -129,9 +144,7 @@ def process(
         last_modified=result.headers.get("last-modified"),
         set_validators=True,
         new_url=new_url,
-        next_check_at=next_check_at(
-            source.key, source.interval, now, cache_max_age=max_age(result.headers)
-        ),
+        next_check_at=_after_success(source, state, result, now),
         scores=scores,
         classifier_version=classifier_version,
     )
@@ -201,6 +214,7 @@ async def run_fetch(
     classifier_version: str | None = None,
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[FetchOutcome], None] | None = None,
+    sync: bool = True,
     enrich_limit: int = DEFAULT_ENRICH_LIMIT,
     robots: RobotsCache | None = None,
 ) -> RunResult:
@@ -211,7 +225,8 @@ async def run_fetch(
     """
     started = time.perf_counter()
     now = clock()
-    store.sync_sources(config.sources, now)
+    if sync:  # mirror the config into the sources table (the daemon does it once per tick)
+        store.sync_sources(config.sources, now)
     by_key = {s.key: s for s in config.sources}
     if keys:
         states = store.source_states(keys)
@@ -279,3 +294,26 @@ def fetch_settings(config: Config) -> FetchSettings:
             list(net.allow_private) if isinstance(net.allow_private, tuple) else net.allow_private
         ),
     )
+
+
+def configured_topics(topics_path: str | None = None) -> Topics:
+    """The topics of `topics_path`, else of config/topics.yaml when present, else the topics
+    that ship with feedwatch."""
+    from pathlib import Path
+
+    from feedwatch.classify import load_topics
+
+    path = Path(topics_path) if topics_path else Path("config/topics.yaml")
+    return load_topics(path if topics_path or path.exists() else None)
+
+
+def make_classifier(topics_path: str | None = None) -> tuple[Classifier | None, str | None]:
+    """The topic classifier over configured_topics(topics_path), with the rules' version."""
+    from feedwatch.classify import classify
+
+    topics = configured_topics(topics_path)
+
+    def run(item: Item) -> Sequence[TopicScore]:
+        return classify(item.title, item.summary, topics, source=item.source)
+
+    return run, topics.version
