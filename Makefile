@@ -17,7 +17,7 @@ demo: $(STAMP)
 ## make test: lint, type-check and run the whole test suite (SQLite and PostgreSQL)
 test: $(STAMP)
 	sh scripts/system-deps.sh
-	$(BIN)/ruff check src tests demo bench
+	$(BIN)/ruff check src tests demo bench fuzz
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/python -m pytest -q
@@ -26,9 +26,18 @@ test: $(STAMP)
 run: $(STAMP)
 	$(BIN)/feedwatch run
 
+## make bench: the benchmarks (writes bench/RESULTS.md); not part of make test
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+## make fuzz: coverage-guided fuzzing of feed bytes -> items for FUZZ_SECONDS (default 120)
+FUZZ_SECONDS ?= 120
+fuzz: $(STAMP)
+	$(BIN)/python fuzz/run.py --seconds $(FUZZ_SECONDS)
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests demo bench
-	$(BIN)/ruff format --check src tests demo bench
+	$(BIN)/ruff check src tests demo bench fuzz
+	$(BIN)/ruff format --check src tests demo bench fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
