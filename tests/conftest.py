@@ -35,6 +35,14 @@ class _Postgres:
         self.server = self._cm.__enter__()
         self.uri: str = self.server.get_uri()
         self._n = itertools.count()
+        import psycopg
+
+        # Test data needs no durability: without fsync the server's writes and its shutdown
+        # checkpoint stop waiting for the disk.
+        with psycopg.connect(self.uri, autocommit=True) as conn:
+            for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+                conn.execute(f"ALTER SYSTEM SET {setting}")
+            conn.execute("SELECT pg_reload_conf()")
 
     def new_database(self) -> str:
         import psycopg
