@@ -217,12 +217,14 @@ def _construct(node: yaml.Node, path: tuple[str | int, ...], lines: _Lines, file
 
 
 _SCALARS = yaml.SafeLoader("")  # only used to turn resolved scalar nodes into values
+# libyaml's composer when PyYAML was built with it (several times faster); same nodes and marks.
+COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _load_yaml(text: str, file: Path) -> tuple[Any, _Lines]:
     lines = _Lines()
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
