@@ -242,3 +242,9 @@ def test_typical_gap_is_learned(store: Store) -> None:
     its = tuple(replace(i, published=NOW - timedelta(hours=6 * n)) for n, i in enumerate(make_items(6)))
     store.apply(upd(its))
     assert store.source_states()["bron"].typical_gap == 6 * 3600
+
+
+def test_schema_revision_constant_is_alembics_head() -> None:
+    from feedwatch.store import SCHEMA_REVISION
+
+    assert Store.head_revision() == SCHEMA_REVISION
