@@ -32,6 +32,7 @@ _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
+_ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.I | re.S)
 _TZ_NAMES = {
     "CET": 1,
     "CEST": 2,
@@ -108,6 +109,11 @@ def _parse_xml_feed(
             reason = _bozo_words(bozo)
             if not entries:
                 raise ExtractError(key, f"not a valid feed: {reason}")
+            if _cut_off(body):  # the last entry may stop halfway: never store half an item
+                entries = entries[:-1]
+                if not entries:
+                    raise ExtractError(key, f"not a valid feed: {reason}; the body is cut off")
+                reason += "; the body is cut off, dropped its last entry"
             warnings.append(f"feed is not well-formed ({reason}); kept {len(entries)} entries")
     if not version and not entries:
         raise ExtractError(key, "not a feed (no RSS, Atom or JSON Feed found in the response)")
@@ -135,6 +141,11 @@ def _parse_xml_feed(
         title=str(title) if title else None,
         lang=feed_lang,
     )
+
+
+def _cut_off(body: bytes) -> bool:
+    """True when the document does not end with the end tag of a feed's root element."""
+    return _ROOT_END.search(body[-256:]) is None
 
 
 def _bozo_words(exc: object) -> str:
