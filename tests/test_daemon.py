@@ -11,8 +11,10 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from httpserver import Request, TestServer
 
 from feedwatch.store import Store
@@ -42,7 +44,11 @@ def write_config(path: Path, server: TestServer, keys: list[str], interval: str 
 def start_worker(
     config: Path, db: str, *extra: str, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FEEDWATCH_DATABASE_URL": db}
+    env = {
+        **os.environ,
+        "FEEDWATCH_DATABASE_URL": db,
+        "FEEDWATCH_OUTPUT_DIR": str(config.parent / "out"),
+    }
     env.pop("FEEDWATCH_ALLOW_PRIVATE", None)
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
@@ -72,6 +78,23 @@ def wait_for(predicate, timeout: float = 20.0, step: float = 0.1) -> bool:  # ty
             return True
         time.sleep(step)
     return False
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.received.append(envelope.content)
+        return "250 OK"
 
 
 @pytest.fixture
@@ -219,12 +242,26 @@ def test_three_workers_share_200_sources_and_survive_a_kill(
         http_server.route(f"/{k}.xml", handler=slowish(k))
     cfg = tmp_path / "feeds.yaml"
     write_config(cfg, http_server, keys, interval="6s")
+    mails = _Mailbox()
+    smtp = Controller(mails, hostname="127.0.0.1", port=_free_port())
+    smtp.start()
+    # A digest profile whose time (midnight) has passed today: every worker that starts tries
+    # to catch it up at once; it must leave exactly once.
+    (tmp_path / "digests.yaml").write_text(
+        f"smtp: {{host: 127.0.0.1, port: {smtp.port}, security: none, retries: 0}}\n"
+        "profiles:\n"
+        "  - name: team\n"
+        "    schedule: '0 0 * * *'\n"
+        "    outputs: {markdown: false, email: {to: [team@example.org], from: fw@example.org}}\n",
+        encoding="utf-8",
+    )
     db = postgres.new_database()
     Store(db).close()  # create the schema once, as `feedwatch db upgrade` would
     for n in range(3):
         worker_procs.append(
             start_worker(cfg, db, "--lease", "10", "--batch", "40", log=tmp_path / f"w{n}.log")
         )
+    t_start = time.monotonic()
     # first period: every source fetched exactly once
     assert wait_for(lambda: all(http_server.hits(f"/{k}.xml") >= 1 for k in keys), timeout=30)
     first_round = {k: http_server.hits(f"/{k}.xml") for k in keys}
@@ -234,11 +271,19 @@ def test_three_workers_share_200_sources_and_survive_a_kill(
     victim = worker_procs[0]
     victim.send_signal(signal.SIGKILL)
     victim.wait()
-    time.sleep(16)  # longer than the lease: the victim's sources are back with the others
+    time.sleep(4)
+    # a replacement worker starts: it catches up today's digest too, which was already sent
+    worker_procs.append(
+        start_worker(cfg, db, "--lease", "10", "--batch", "40", log=tmp_path / "w3.log")
+    )
+    time.sleep(12)  # longer than the lease: the victim's sources are back with the others
+    total_time_s = round(time.monotonic() - t_start)
     for p in worker_procs[1:]:
         p.send_signal(signal.SIGTERM)
     for p in worker_procs[1:]:
         assert p.wait(timeout=15) == 0
+    smtp.stop()
+    assert len(mails.received) == 1, [m[:300] for m in mails.received]
     with Store(db) as store:
         assert store.count_items() == 400  # nothing lost, nothing doubled
         log = store.fetch_log(limit=100000)
@@ -246,16 +291,44 @@ def test_three_workers_share_200_sources_and_survive_a_kill(
         for row in log:
             by_source.setdefault(row["source"], []).append(row["started_at"])
         assert set(by_source) == set(keys)
+        min_gap = float("inf")
         for k, times in by_source.items():
             times.sort()
             gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+            min_gap = min([min_gap, *gaps])
             # due every 6 s: never fetched twice within a period, never skipped for long
             assert all(g >= 5.0 for g in gaps), (k, gaps)
             assert len(times) >= 3, (k, len(times))
         reports = store.source_reports()
         assert all(r.consecutive_errors == 0 for r in reports)
         assert all(r.item_count == 2 for r in reports)
+    hits = [http_server.hits(f"/{k}.xml") for k in keys]
+    fetches = [len(t) for t in by_source.values()]
+    sys.stderr.write(
+        f"\nscale-out: 200 sources x 6 s periods over ~{total_time_s} s with 3 workers + 1 "
+        f"replacement: requests per source min {min(hits)} max {max(hits)} "
+        f"mean {sum(hits) / len(hits):.2f}; stored fetches per source min {min(fetches)} "
+        f"max {max(fetches)}; smallest gap between two fetches of one source "
+        f"{min_gap:.2f} s; digests mailed {len(mails.received)}\n"
+    )
     # requests the server saw: at most one per source per period (+1 where the kill cut a fetch)
     total_time = 7 + 16 + 10
     for k in keys:
         assert http_server.hits(f"/{k}.xml") <= total_time // 6 + 2
+
+
+def test_due_today() -> None:
+    from datetime import UTC, datetime
+
+    from apscheduler.triggers.cron import CronTrigger
+
+    from feedwatch.daemon import due_today
+
+    seven = CronTrigger.from_crontab("0 7 * * *", timezone="Europe/Amsterdam")
+    # 05:59 UTC is 06:59 in Amsterdam (winter): not yet; 06:01 UTC is 07:01: due
+    assert not due_today(seven, datetime(2026, 11, 22, 5, 59, tzinfo=UTC))
+    assert due_today(seven, datetime(2026, 11, 22, 6, 1, tzinfo=UTC))
+    # 23:30 UTC on the 22nd is already the 23rd in Amsterdam, before 07:00
+    assert not due_today(seven, datetime(2026, 11, 22, 23, 30, tzinfo=UTC))
+    weekly = CronTrigger.from_crontab("0 7 * * mon", timezone="Europe/Amsterdam")
+    assert not due_today(weekly, datetime(2026, 11, 22, 12, 0, tzinfo=UTC))  # a Sunday

@@ -113,6 +113,14 @@ class _HealthHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def due_today(trigger: CronTrigger, now: datetime) -> bool:
+    """Whether the trigger had a fire time between the start of today (Amsterdam) and now."""
+    zone = ZoneInfo(AMSTERDAM)
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    first: datetime | None = trigger.get_next_fire_time(None, midnight)
+    return first is not None and first <= now
+
+
 # Module-level job functions (APScheduler's advice): they look the daemon up by reference.
 _current: Daemon | None = None
 
@@ -317,10 +325,12 @@ class Daemon:
         for job in self._scheduler.get_jobs():
             if job.id.startswith("digest:"):
                 job.remove()
+        now = self.clock()
         for profile in profiles:
+            trigger = CronTrigger.from_crontab(profile.schedule, timezone=AMSTERDAM)
             self._scheduler.add_job(
                 digest_job,
-                CronTrigger.from_crontab(profile.schedule, timezone=AMSTERDAM),
+                trigger,
                 args=[profile.name],
                 id=f"digest:{profile.name}",
                 coalesce=True,
@@ -328,6 +338,16 @@ class Daemon:
                 misfire_grace_time=3600,
                 replace_existing=True,
             )
+            if due_today(trigger, now):
+                # Today's digest time has passed (the daemon was down then, or starts late):
+                # deliver it now. A digest already sent today is not sent again.
+                self._scheduler.add_job(
+                    digest_job,
+                    args=[profile.name],
+                    id=f"digest-catch-up:{profile.name}",
+                    next_run_time=datetime.now(UTC),
+                    replace_existing=True,
+                )
 
     def _start_http(self) -> None:
         if self.settings.metrics is None:
