@@ -18,6 +18,8 @@ import click
 from feedwatch import __version__
 from feedwatch.config import Config, load_config
 from feedwatch.errors import ConfigError, FeedwatchError, StorageError
+from feedwatch.export import iso as _iso
+from feedwatch.export import item_record
 from feedwatch.store import FetchOutcome, ItemQuery, ItemRow, Store
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -287,10 +289,6 @@ def fetch(obj: Context, keys: tuple[str, ...], every: bool, progress: bool | Non
 # ---------------------------------------------------------------------------------- sources
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
 def _local(value: datetime | None) -> str:
     return value.astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M") if value else "-"
 
@@ -385,23 +383,6 @@ def parse_cli_date(value: str, *, end: bool = False) -> datetime:
     return dt.astimezone(UTC)
 
 
-def item_json(row: ItemRow) -> dict[str, Any]:
-    it = row.item
-    return {
-        "id": it.id,
-        "source": it.source,
-        "url": it.url,
-        "title": it.title,
-        "summary": it.summary,
-        "published": _iso(it.published),
-        "date_source": it.date_source,
-        "first_seen": _iso(it.first_seen),
-        "topics": list(row.topics),
-        "scores": {k: round(v, 3) for k, v in sorted(row.scores.items())},
-        "lang": it.lang,
-    }
-
-
 def _item_rows(store: Store, query: ItemQuery) -> Iterator[ItemRow]:
     yield from store.iter_items(query)
 
@@ -446,7 +427,7 @@ def items(
     rows = _item_rows(obj.store(), query)
     if fmt == "jsonl":
         for row in rows:
-            click.echo(json.dumps(item_json(row), ensure_ascii=False))
+            click.echo(json.dumps(item_record(row), ensure_ascii=False))
         return
     table = [
         (
