@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +20,7 @@ from feedwatch.config import Config, load_config
 from feedwatch.errors import ConfigError, FeedwatchError, StorageError
 from feedwatch.export import iso as _iso
 from feedwatch.export import item_record
-from feedwatch.store import FetchOutcome, ItemQuery, ItemRow, Store
+from feedwatch.store import FetchOutcome, ItemQuery, Store
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -383,10 +383,6 @@ def parse_cli_date(value: str, *, end: bool = False) -> datetime:
     return dt.astimezone(UTC)
 
 
-def _item_rows(store: Store, query: ItemQuery) -> Iterator[ItemRow]:
-    yield from store.iter_items(query)
-
-
 @cli.command()
 @click.option("--topic", "topics", multiple=True, metavar="T", help="Only items on this topic.")
 @click.option("--source", "keys", multiple=True, metavar="KEY", help="Only items of this source.")
@@ -424,7 +420,7 @@ def items(
         until=parse_cli_date(until, end=True) if until else None,
         limit=limit if limit is not None else (None if fmt == "jsonl" else 50),
     )
-    rows = _item_rows(obj.store(), query)
+    rows = obj.store().iter_items(query)
     if fmt == "jsonl":
         for row in rows:
             click.echo(json.dumps(item_record(row), ensure_ascii=False))
