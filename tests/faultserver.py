@@ -150,6 +150,9 @@ FAULTS: tuple[Fault, ...] = (
         "javascript-links", "/javascript-links.rss", None, "", "javascript:, data:, JaVaScRiPt&#58;"
     ),
     Fault("crlf-titles", "/crlf-titles.rss", None, "", "CR/LF and header lines in titles"),
+    # found by fuzz/run.py: feedparser raised instead of reporting a broken feed
+    Fault("surrogate-charref", "/surrogate.rss", "extract", "not a valid feed", "&#xD800;"),
+    Fault("encoding-name", "/encoding-name.rss", "extract", "not a valid feed", "non-ASCII name"),
 )
 FAULT_BY_NAME = {f.name: f for f in FAULTS}
 GOOD = tuple(f"/good-{i}.rss" for i in range(4))
@@ -422,6 +425,18 @@ class FaultServer(TestServer):
                 )
                 + rss_item("Tab\tnul&#x85;eind\u2028lijn", "https://bron.example.nl/c/3", "c3")
             ),
+        )
+
+        r(
+            "/surrogate.rss",
+            rss(rss_item("Kop &#xD800; &amp", "https://bron.example.nl/sur", "sur")),
+            content_type=RSS_TYPE,
+        )
+        r(
+            "/encoding-name.rss",
+            b"<?xml version='1.0' encoding='ut\xf5f-8'?>"
+            + rss(rss_item("Kop", "https://bron.example.nl/enc", "enc"), prolog=""),
+            content_type=RSS_TYPE,
         )
 
     def _changing_guids(self, q: Request) -> None:

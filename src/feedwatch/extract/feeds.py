@@ -94,12 +94,15 @@ def _parse_xml_feed(
         raise ExtractError(key, f"refused XML: {exc}") from None
     response_headers = {k.lower(): v for k, v in headers.items()}
     response_headers.setdefault("content-location", url)
-    parsed = feedparser.parse(
-        io.BytesIO(safe),
-        response_headers=response_headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(safe),
+            response_headers=response_headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except UnicodeError as exc:  # feedparser 6.0.14 on &#xD800; or a non-ASCII encoding name
+        raise ExtractError(key, f"not a valid feed: {_bozo_words(exc)}") from None
     entries = parsed.get("entries") or []
     version = parsed.get("version")
     warnings: list[str] = []
