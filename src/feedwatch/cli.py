@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -193,6 +194,11 @@ def _stderr_console() -> Any:
     return Console(stderr=True)
 
 
+def _interactive(obj: Context) -> bool:
+    """Progress bars only for a person at a terminal: not in pipes, cron or CI."""
+    return sys.stderr.isatty() and not obj.quiet and not os.environ.get("CI")
+
+
 def _summary_table(outcomes: tuple[FetchOutcome, ...]) -> str:
     headers = ("source", "status", "new", "updated", "unchanged", "seconds", "error")
     rows = [
@@ -256,7 +262,7 @@ def fetch(obj: Context, keys: tuple[str, ...], every: bool, progress: bool | Non
         raise click.UsageError(f"unknown source key(s): {', '.join(unknown)}")
     store = obj.store()
     classifier, version = make_classifier(obj.topics_path)
-    show = progress if progress is not None else (sys.stderr.isatty() and not obj.quiet)
+    show = progress if progress is not None else _interactive(obj)
     on_start, on_done, finish = _progress(show)
     try:
         result = asyncio.run(
@@ -531,7 +537,7 @@ def classify(obj: Context, every: bool) -> None:
     classifier, version = make_classifier(obj.topics_path)
     assert classifier is not None and version is not None
     total = store.count_items() if every else count_to_rescore(store, version)
-    show = sys.stderr.isatty() and not obj.quiet and total > 0
+    show = _interactive(obj) and total > 0
     if show:
         from rich.progress import Progress
 
