@@ -33,6 +33,7 @@ bench: $(STAMP)
 ## make fuzz: coverage-guided fuzzing of feed bytes -> items for FUZZ_SECONDS (default 120)
 FUZZ_SECONDS ?= 120
 fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz]' || echo "atheris did not install: fuzzing by mutation"
 	$(BIN)/python fuzz/run.py --seconds $(FUZZ_SECONDS)
 
 lint: $(STAMP)
