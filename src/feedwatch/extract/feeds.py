@@ -20,6 +20,7 @@ from typing import Any
 import feedparser
 
 from feedwatch.errors import ExtractError
+from feedwatch.extract import fastfeed
 from feedwatch.types import RawItem
 
 MAX_ITEMS = 200
@@ -94,15 +95,19 @@ def _parse_xml_feed(
         raise ExtractError(key, f"refused XML: {exc}") from None
     response_headers = {k.lower(): v for k, v in headers.items()}
     response_headers.setdefault("content-location", url)
-    try:
-        parsed = feedparser.parse(
-            io.BytesIO(safe),
-            response_headers=response_headers,
-            sanitize_html=False,
-            resolve_relative_uris=False,
-        )
-    except UnicodeError as exc:  # feedparser 6.0.14 on &#xD800; or a non-ASCII encoding name
-        raise ExtractError(key, f"not a valid feed: {_bozo_words(exc)}") from None
+    # The common case (plain RSS 2.0 / Atom 1.0 in UTF-8) through lxml, ~15x faster; feedparser
+    # reads everything else (tests/test_fastparse.py: both give the same items).
+    parsed: Mapping[str, Any] | None = fastfeed.parse_common(safe, response_headers, url)
+    if parsed is None:
+        try:
+            parsed = feedparser.parse(
+                io.BytesIO(safe),
+                response_headers=response_headers,
+                sanitize_html=False,
+                resolve_relative_uris=False,
+            )
+        except UnicodeError as exc:  # feedparser 6.0.14 on &#xD800; or a non-ASCII encoding name
+            raise ExtractError(key, f"not a valid feed: {_bozo_words(exc)}") from None
     entries = parsed.get("entries") or []
     version = parsed.get("version")
     warnings: list[str] = []
