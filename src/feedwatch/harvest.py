@@ -19,8 +19,8 @@ same listing, finds it unchanged and does not fetch the article again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -69,6 +69,8 @@ class Harvest:
     enrich_limit: int = DEFAULT_ENRICH_LIMIT
     sitemap_max_children: int = SITEMAP_MAX_CHILDREN
     sitemap_max_new: int = SITEMAP_MAX_NEW
+    # key -> (digest, items) of the last body read: Store.body_hashes()
+    bodies: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def _refused(source: Source, url: str, reason: str, now: datetime) -> FetchResult:
@@ -119,16 +121,25 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
         limiter=h.limiter,
         now=h.clock(),
     )
+    digest = None
+    if result.ok and source.kind != "sitemap":  # a sitemap index's children may change
+        from feedwatch.pipeline import body_digest, unchanged
+
+        digest = body_digest(source, result.body, h.classifier_version)
+        last, n_items = h.bodies.get(source.key, ("", 0))
+        if last == digest and resolve_kind(source, result) != "sitemap":
+            return unchanged(source, state, result, h.clock(), digest, n_items)
     update = run_process(result)
     if update.outcome != "ok" or not result.ok:
         return update
     kind = resolve_kind(source, result)
     if kind not in ("html", "sitemap"):
-        return update
+        return replace(update, body_hash=digest)
     items = list(update.items)
     scores: Scores = dict(update.scores)
     warnings = list(update.warnings)
-    if kind == "html" and state.last_success_at is None and source.max_pages > 1:
+    paged = kind == "html" and state.last_success_at is None and source.max_pages > 1
+    if paged:
         await _more_pages(h, source, state, result, items, scores, warnings, run_process)
     known = await asyncio.to_thread(
         h.store.known_items, source.key, [i.id for i in items], [i.url for i in items if i.url]
@@ -136,7 +147,14 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
     if kind == "sitemap":
         items, scores = await _sitemap(h, source, result, items, scores, warnings, known)
     items = await _enrich(h, source, items, scores, warnings, known, result)
-    return replace(update, items=tuple(items), scores=scores, warnings=tuple(warnings))
+    return replace(
+        update,
+        items=tuple(items),
+        scores=scores,
+        warnings=tuple(warnings),
+        # the digest stands for this one page's items: not when later pages were read too
+        body_hash=digest if kind == "html" and not paged else None,
+    )
 
 
 # ------------------------------------------------------------------------------- pagination

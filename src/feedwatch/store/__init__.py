@@ -32,7 +32,7 @@ from feedwatch.types import Item, Source, SourceState, TopicScore
 
 DEFAULT_DATABASE_URL = "sqlite:///data/feedwatch.db"
 # The newest migration; tests/test_store.py checks it against Alembic's head.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -69,6 +69,10 @@ class SourceUpdate:
     disable_reason: str | None = None
     scores: dict[str, tuple[TopicScore, ...]] = field(default_factory=dict)  # item id -> scores
     classifier_version: str | None = None
+    body_hash: str | None = None  # pipeline.body_digest() of a body read in full
+    # The body was byte-identical to the last one read, which held this many items: not re-read,
+    # they count as unchanged.
+    same_body_items: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +256,8 @@ class Store:
                         etag=None,
                         last_modified=None,
                         next_check_at=None,
+                        body_hash=None,
+                        body_items=None,
                     )
                 if row.disabled_reason and row.enabled is False and s.enabled:
                     # disabled by feedwatch (410): stays disabled until the config changes URL
@@ -275,6 +281,18 @@ class Store:
             stmt = stmt.where(sources.c.key.in_(list(keys)))
         with self.engine.connect() as conn:
             return {r.key: _state(r) for r in conn.execute(stmt).all()}
+
+    def body_hashes(self, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """(digest, items read) of the last body read in full, per source that has one."""
+        out: dict[str, tuple[str, int]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys), 500):
+                stmt = select(sources.c.key, sources.c.body_hash, sources.c.body_items).where(
+                    sources.c.key.in_(chunk), sources.c.body_hash.is_not(None)
+                )
+                for key, digest, n in conn.execute(stmt):
+                    out[key] = (digest, n or 0)
+        return out
 
     def due_sources(self, now: datetime, keys: Iterable[str] | None = None) -> list[SourceState]:
         stmt = select(sources).where(
@@ -451,7 +469,8 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 new, changed, unchanged = self._write_items(conn, upd)
-                self._write_source(conn, upd, new)
+                unchanged += upd.same_body_items or 0
+                self._write_source(conn, upd, new, read=new + changed + unchanged)
                 conn.execute(
                     fetches.insert().values(
                         source=upd.key,
@@ -565,7 +584,7 @@ class Store:
             )
         conn.execute(self._insert_ignore(item_topics), rows)
 
-    def _write_source(self, conn: Connection, upd: SourceUpdate, new: int) -> None:
+    def _write_source(self, conn: Connection, upd: SourceUpdate, new: int, read: int = 0) -> None:
         values: dict[str, Any] = {
             "last_fetch_at": upd.started_at,
             "next_check_at": upd.next_check_at,
@@ -580,6 +599,7 @@ class Store:
             values.update(last_success_at=upd.started_at, consecutive_errors=0, last_error=None)
         if upd.set_validators:
             values.update(etag=upd.etag, last_modified=upd.last_modified)
+            values.update(body_hash=upd.body_hash, body_items=read if upd.body_hash else None)
         if upd.new_url:
             values.update(url=upd.new_url, etag=None if not upd.set_validators else upd.etag)
         if upd.disable_reason:

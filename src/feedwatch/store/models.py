@@ -86,6 +86,8 @@ sources = Table(
     Column("lease_until", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("typical_gap_seconds", Float, nullable=True),  # migration 0003
+    Column("body_hash", String(64), nullable=True),  # migration 0004: last body read, digested
+    Column("body_items", Integer, nullable=True),  # migration 0004: items read from that body
     Index("ix_sources_next_check_at", "next_check_at"),
 )
 
