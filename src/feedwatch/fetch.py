@@ -401,6 +401,9 @@ async def fetch(
                             body = await _read_body(response, settings.max_body)
                             break
                         elif status == 304:
+                            # no body by definition; reading its end lets the pool keep the
+                            # connection (closing an unread response closes the connection)
+                            await response.aread()
                             break
                         else:
                             message = _status_text(status, response.reason_phrase)

@@ -19,7 +19,7 @@ same listing, finds it unchanged and does not fetch the article again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -52,6 +52,8 @@ ROBOTS_KINDS = frozenset({"html", "sitemap", "auto"})
 
 Classifier = Callable[[Item], Sequence[TopicScore]]
 Scores = dict[str, tuple[TopicScore, ...]]
+# pipeline.process() somewhere else (workers.ProcessPool.process): source, state, result, now
+Offload = Callable[[Source, SourceState, FetchResult, datetime], Awaitable[SourceUpdate]]
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Harvest:
     sitemap_max_new: int = SITEMAP_MAX_NEW
     # key -> (digest, items) of the last body read: Store.body_hashes()
     bodies: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    offload: Offload | None = None  # runs process() for a full response, e.g. in a worker
 
 
 def _refused(source: Source, url: str, reason: str, now: datetime) -> FetchResult:
@@ -129,7 +132,10 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
         last, n_items = h.bodies.get(source.key, ("", 0))
         if last == digest and resolve_kind(source, result) != "sitemap":
             return unchanged(source, state, result, h.clock(), digest, n_items)
-    update = run_process(result)
+    if h.offload is not None and result.ok:
+        update = await h.offload(source, state, result, h.clock())
+    else:
+        update = run_process(result)
     if update.outcome != "ok" or not result.ok:
         return update
     kind = resolve_kind(source, result)

@@ -20,7 +20,7 @@ from feedwatch.config import Config
 from feedwatch.errors import ExtractError
 from feedwatch.extract import extract
 from feedwatch.fetch import FetchSettings, HostLimiter, make_client
-from feedwatch.harvest import DEFAULT_ENRICH_LIMIT, Harvest, fetch_source
+from feedwatch.harvest import DEFAULT_ENRICH_LIMIT, Harvest, Offload, fetch_source
 from feedwatch.netpolicy import AddressPolicy
 from feedwatch.normalise import normalise
 from feedwatch.robots import RobotsCache
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("feedwatch.fetch")
 
 Classifier = Callable[[Item], Sequence[TopicScore]]
+WRITE_BATCH = 50  # most sources written with one commit (Store.apply_many)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,11 +257,14 @@ async def run_fetch(
     sync: bool = True,
     enrich_limit: int = DEFAULT_ENRICH_LIMIT,
     robots: RobotsCache | None = None,
+    offload: Offload | None = None,
 ) -> RunResult:
     """Fetch the due sources (or `keys`, or `every` enabled source) once and store the results.
 
     `enrich_limit`: article pages fetched per source per run to date undated items.
     `robots`: a robots.txt cache to keep between runs (the daemon); a fresh one otherwise.
+    `offload`: runs process() for each full response elsewhere (workers.ProcessPool.process,
+    whose classifier must be the one `classifier` stands for), so a pass uses more cores.
     """
     started = time.perf_counter()
     now = clock()
@@ -283,32 +287,62 @@ async def run_fetch(
     settings = fetch_settings(config)
     limiter = HostLimiter.from_settings(settings)
     write_lock = asyncio.Lock()
+    pending: list[tuple[SourceUpdate, asyncio.Future[FetchOutcome]]] = []
+    # Sources between their fetch and their write at once: bounds memory when writes lag.
+    in_flight = asyncio.Semaphore(max(4 * settings.global_limit, 16))
     outcomes: list[FetchOutcome] = []
+
+    async def write(update: SourceUpdate) -> FetchOutcome:
+        """Store one update; whoever holds the lock writes every update waiting, one commit."""
+        done: asyncio.Future[FetchOutcome] = asyncio.get_running_loop().create_future()
+        pending.append((update, done))
+        async with write_lock:
+            while not done.done():  # its own update may be past the first batch
+                batch = pending[:WRITE_BATCH]
+                del pending[:WRITE_BATCH]
+                try:
+                    results = await asyncio.to_thread(store.apply_many, [u for u, _f in batch])
+                except BaseException as exc:  # cancelled or broken: nobody waits forever
+                    for _u, fut in batch:
+                        if fut.done():
+                            continue
+                        if isinstance(exc, Exception):
+                            fut.set_exception(exc)
+                        else:
+                            fut.cancel()
+                    raise
+                for (_u, fut), res in zip(batch, results, strict=True):
+                    if isinstance(res, BaseException):
+                        fut.set_exception(res)
+                    else:
+                        fut.set_result(res)
+        return await done
 
     robots_cache = robots if robots is not None else RobotsCache()
     bodies = await asyncio.to_thread(store.body_hashes, [st.key for st in todo])
 
     async def one(state: SourceState) -> None:
         source = by_key[state.key]
-        # robots.txt, pagination, sitemaps and article enrichment: feedwatch.harvest
-        update = await fetch_source(
-            Harvest(
-                client=client,
-                settings=settings,
-                limiter=limiter,
-                robots=robots_cache,
-                store=store,
-                clock=clock,
-                classifier=classifier,
-                classifier_version=classifier_version,
-                enrich_limit=enrich_limit,
-                bodies=bodies,
-            ),
-            source,
-            state,
-        )
-        async with write_lock:
-            outcome = await asyncio.to_thread(store.apply, update)
+        async with in_flight:
+            # robots.txt, pagination, sitemaps and article enrichment: feedwatch.harvest
+            update = await fetch_source(
+                Harvest(
+                    client=client,
+                    settings=settings,
+                    limiter=limiter,
+                    robots=robots_cache,
+                    store=store,
+                    clock=clock,
+                    classifier=classifier,
+                    classifier_version=classifier_version,
+                    enrich_limit=enrich_limit,
+                    bodies=bodies,
+                    offload=offload,
+                ),
+                source,
+                state,
+            )
+            outcome = await write(update)
         outcomes.append(outcome)
         _log_outcome(outcome)
         if on_done is not None:

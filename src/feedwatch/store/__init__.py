@@ -468,28 +468,54 @@ class Store:
         scores, the source's state and one fetch-log row. Nothing is half-written."""
         try:
             with self.engine.begin() as conn:
-                new, changed, unchanged = self._write_items(conn, upd)
-                unchanged += upd.same_body_items or 0
-                self._write_source(conn, upd, new, read=new + changed + unchanged)
-                conn.execute(
-                    fetches.insert().values(
-                        source=upd.key,
-                        started_at=upd.started_at,
-                        duration=upd.duration,
-                        outcome=upd.outcome,
-                        http_status=upd.http_status,
-                        url=upd.url,
-                        bytes=upd.bytes,
-                        new=new,
-                        updated=changed,
-                        unchanged=unchanged,
-                        error=upd.error,
-                        error_kind=upd.error_kind,
-                        warnings=list(upd.warnings),
-                    )
-                )
+                return self._apply_in(conn, upd)
         except SQLAlchemyError as exc:
             raise StorageError(f"{upd.key}: could not store the fetch: {exc}") from exc
+
+    def apply_many(self, updates: Sequence[SourceUpdate]) -> list[FetchOutcome | StorageError]:
+        """Write several fetches with one commit, each as apply() writes it.
+
+        All of them in one transaction: a crash before its commit loses the whole batch (those
+        sources are fetched again), never part of a source. If anything fails, the batch is
+        rolled back and every fetch is written in its own transaction as apply() does, so one
+        source's failure (returned in its place as a StorageError) costs no other source its
+        write.
+        """
+        if len(updates) > 1:
+            try:
+                with self.engine.begin() as conn:
+                    return [self._apply_in(conn, upd) for upd in updates]
+            except SQLAlchemyError:
+                pass
+        out: list[FetchOutcome | StorageError] = []
+        for upd in updates:
+            try:
+                out.append(self.apply(upd))
+            except StorageError as exc:
+                out.append(exc)
+        return out
+
+    def _apply_in(self, conn: Connection, upd: SourceUpdate) -> FetchOutcome:
+        new, changed, unchanged = self._write_items(conn, upd)
+        unchanged += upd.same_body_items or 0
+        self._write_source(conn, upd, new, read=new + changed + unchanged)
+        conn.execute(
+            fetches.insert().values(
+                source=upd.key,
+                started_at=upd.started_at,
+                duration=upd.duration,
+                outcome=upd.outcome,
+                http_status=upd.http_status,
+                url=upd.url,
+                bytes=upd.bytes,
+                new=new,
+                updated=changed,
+                unchanged=unchanged,
+                error=upd.error,
+                error_kind=upd.error_kind,
+                warnings=list(upd.warnings),
+            )
+        )
         return FetchOutcome(
             key=upd.key,
             outcome=upd.outcome,
@@ -569,13 +595,17 @@ class Store:
                 if remap.get(item_id, item_id) in written
                 for s in scores
             ]
-            self._replace_rule_scores(conn, score_rows)
+            self._replace_rule_scores(conn, score_rows, {it.id for it in changed_rows})
         return len(new_rows), len(changed_rows), unchanged
 
-    def _replace_rule_scores(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+    def _replace_rule_scores(
+        self, conn: Connection, rows: list[dict[str, Any]], replaced: set[str] | None = None
+    ) -> None:
+        """Insert rule scores, first deleting the old ones of `replaced` (default: of every
+        item in `rows`; a brand-new item has none to delete)."""
         if not rows:
             return
-        ids = sorted({r["item_id"] for r in rows})
+        ids = sorted(replaced if replaced is not None else {r["item_id"] for r in rows})
         for chunk in _chunks(ids, 500):
             conn.execute(
                 item_topics.delete().where(

@@ -1,0 +1,159 @@
+"""The throughput changes keep their promises: batched writes, worker processes, kept connections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from httpserver import TestServer
+
+from feedwatch.config import Config, NetworkConfig
+from feedwatch.errors import StorageError
+from feedwatch.fetch import FetchSettings, HostLimiter, fetch, make_client
+from feedwatch.netpolicy import AddressPolicy, PolicyNetworkBackend
+from feedwatch.pipeline import make_classifier, process, run_fetch
+from feedwatch.store import ItemQuery, SourceUpdate, Store
+from feedwatch.types import FetchResult, Source, SourceState
+from feedwatch.workers import ProcessPool
+
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def rss(n: int, prefix: str = "") -> bytes:
+    items = "".join(
+        f"<item><title>{prefix}Asielzoekers in azc {i}</title>"
+        f"<link>https://bron.example.nl/{prefix}{i}</link><description>De gemeente en het COA "
+        f"openen opvang nummer {i}.</description>"
+        f"<pubDate>Fri, {20 - i:02d} Nov 2026 10:00:00 +0100</pubDate></item>"
+        for i in range(n)
+    )
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title>"
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+def source(key: str, url: str = "http://127.0.0.1/x.xml") -> Source:
+    return Source(key=key, name=key, url=url, kind="rss")
+
+
+def update_for(key: str, body: bytes) -> SourceUpdate:
+    src = source(key)
+    result = FetchResult(
+        source_key=key, url=src.url, final_url=src.url, status=200, body=body, fetched_at=NOW
+    )
+    classifier, version = make_classifier(None)
+    return process(
+        src,
+        SourceState(key=key, url=src.url),
+        result,
+        NOW,
+        classifier=classifier,
+        classifier_version=version,
+    )
+
+
+def test_apply_many_writes_like_apply_one_commit(tmp_path: Any) -> None:
+    one = Store(f"sqlite:///{tmp_path / 'one.db'}")
+    many = Store(f"sqlite:///{tmp_path / 'many.db'}")
+    srcs = [source("a"), source("b")]
+    updates = [update_for("a", rss(3, "a")), update_for("b", rss(2, "b"))]
+    for st in (one, many):
+        st.sync_sources(srcs, NOW)
+    expected = [one.apply(u) for u in updates]
+    assert many.apply_many(updates) == expected
+    rows = lambda st: sorted(  # noqa: E731
+        (r.item.id, r.item.title, r.topics) for r in st.iter_items(ItemQuery())
+    )
+    assert rows(many) == rows(one) and len(rows(many)) == 5
+    assert [r["new"] for r in many.fetch_log()] == [r["new"] for r in one.fetch_log()]
+
+
+def test_apply_many_falls_back_to_one_transaction_per_source(tmp_path: Any) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    store.sync_sources([source("a")], NOW)  # "ghost" is not a known source: its write fails
+    results = store.apply_many([update_for("a", rss(2)), update_for("ghost", rss(1, "g"))])
+    assert isinstance(results[1], StorageError) and "ghost" in str(results[1])
+    assert not isinstance(results[0], StorageError) and results[0].new == 2
+    assert store.count_items() == 2  # a's write survived ghost's failure
+    assert [r["source"] for r in store.fetch_log()] == ["a"]
+
+
+def test_a_worker_process_gives_the_same_update_as_inline() -> None:
+    src = source("w")
+    result = FetchResult(
+        source_key="w", url=src.url, final_url=src.url, status=200, body=rss(4), fetched_at=NOW
+    )
+    state = SourceState(key="w", url=src.url)
+    inline = update_for("w", rss(4))
+    with ProcessPool(1) as pool:
+        import asyncio
+
+        remote = asyncio.run(pool.process(src, state, result, NOW))
+        assert pool.classifier_version == make_classifier(None)[1]
+    assert remote == inline
+    assert any(s.assigned for scores in remote.scores.values() for s in scores)
+
+
+@pytest.mark.anyio
+async def test_run_fetch_with_worker_processes_stores_the_same(
+    tmp_path: Any, http_server: TestServer
+) -> None:
+    for name in ("a", "b", "c"):
+        http_server.route(f"/{name}.xml", body=rss(5, name), etag=f'"{name}"')
+    cfg = Config(
+        path=None,
+        sources=tuple(source(n, http_server.url(f"/{n}.xml")) for n in ("a", "b", "c")),
+        network=NetworkConfig(allow_private=True, host_delay=0.0),
+    )
+    classifier, version = make_classifier(None)
+    stored = []
+    with ProcessPool(1) as pool:
+        for offload in (None, pool.process):
+            store = Store(f"sqlite:///{tmp_path / f'{offload is None}.db'}")
+            result = await run_fetch(
+                cfg,
+                store,
+                every=True,
+                classifier=classifier,
+                classifier_version=version,
+                offload=offload,
+                clock=lambda: NOW,
+            )
+            assert [o.new for o in result.outcomes] == [5, 5, 5]
+            stored.append(sorted((r.item.id, r.topics) for r in store.iter_items(ItemQuery())))
+            store.close()
+    assert stored[0] == stored[1]
+
+
+@pytest.mark.anyio
+async def test_a_304_keeps_its_connection(
+    http_server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http_server.route("/f.xml", body=rss(1), etag='"v1"')
+    connects = 0
+    original = PolicyNetworkBackend.connect_tcp
+
+    async def counting(self: PolicyNetworkBackend, *args: Any, **kwargs: Any) -> Any:
+        nonlocal connects
+        connects += 1
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(PolicyNetworkBackend, "connect_tcp", counting)
+    settings = FetchSettings(policy=AddressPolicy.from_setting(True), host_delay=0.0)
+    limiter = HostLimiter.from_settings(settings)
+    async with make_client(settings) as client:
+        statuses = []
+        for _ in range(4):
+            r = await fetch(
+                client,
+                "k",
+                http_server.url("/f.xml"),
+                etag='"v1"',
+                settings=settings,
+                limiter=limiter,
+            )
+            statuses.append(r.status)
+    assert statuses == [304] * 4
+    assert connects == 1
