@@ -166,6 +166,7 @@ def main() -> None:
         args.pool_sources = args.sweep_sources = 100
         args.html_sources = 20
     t0 = time.perf_counter()
+    load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="fw-bench-"))
     server = None
     pg = None
@@ -314,7 +315,12 @@ def main() -> None:
             pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     total = time.perf_counter() - t0
-    report = render(args, res, corpus_info, stats(ceilings), stats(small), machine(), total)
+    mach = machine()
+    mach["load average (1 min), start / end"] = (
+        f"{load_before:.2f} / {os.getloadavg()[0]:.2f} (other jobs on the machine slow every "
+        "system; compare within one run)"
+    )
+    report = render(args, res, corpus_info, stats(ceilings), stats(small), mach, total)
     print(report)
     args.out.write_text(report, encoding="utf-8")
     log(f"wrote {args.out} in {total:.0f} s")
