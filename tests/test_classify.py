@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from feedwatch.classify import (
@@ -898,3 +898,50 @@ def test_lemmas_widen_exact_words_when_enabled() -> None:
 def test_hyphenated_compound_is_masked_whole(topics: Topics) -> None:
     scores = {s.topic: s for s in classify("Server-migratie bij de bank", "", topics)}
     assert scores[M].score < 0, scores[M].terms  # "migratie" is part of the masked run
+
+
+# A plain reference for phrase terms: count each phrase as a run of equal words, score it by the
+# documented formula, and compare with the classifier's quick-reject and anchor-based search.
+REFERENCE_RULES = """
+topics:
+  - key: vlucht
+    title: Vlucht
+    threshold: 3
+    terms:
+      op de vlucht: 2
+      veilig land: 1
+      land: 0.5
+"""
+
+
+def _reference_body_score(words: list[str], terms: dict[tuple[str, ...], float]) -> float:
+    total = 0.0
+    for phrase, weight in terms.items():
+        n = sum(
+            tuple(words[i : i + len(phrase)]) == phrase for i in range(len(words) - len(phrase) + 1)
+        )
+        if n:
+            total += weight * (1 + 0.5 * (min(n, 4) - 1))
+    return round(total, 6)
+
+
+@settings(max_examples=300, deadline=None)
+@example(["op", "de", "vlucht"], [" "] * 30)  # a phrase that ends the text
+@example(["land", "veilig", "land", "op", "de", "op", "de", "vlucht"], ["-"] * 30)
+@given(
+    st.lists(
+        st.sampled_from(["op", "de", "vlucht", "Vlucht", "veilig", "land", "LAND", "landen", "x"]),
+        max_size=30,
+    ),
+    st.lists(st.sampled_from([" ", " ", " ", ", ", "-", " - ", "\n"]), min_size=30, max_size=30),
+)
+def test_phrase_scores_match_a_plain_reference(words: list[str], gaps: list[str]) -> None:
+    t = parse_topics(REFERENCE_RULES)
+    text = "".join(w + g for w, g in zip(words, gaps, strict=False))
+    expected = _reference_body_score(
+        [w.lower() for w in words],
+        {("op", "de", "vlucht"): 2, ("veilig", "land"): 1, ("land",): 0.5},
+    )
+    got = score("", text, t)
+    assert got.score == expected, (text, got.terms)
+    assert got.assigned == (expected >= 3)

@@ -15,9 +15,11 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
+from itertools import compress
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -121,11 +123,33 @@ class _WordPat:
     text: str
 
 
+# Does a word (first argument) match a word pattern's text (second), by the pattern's kind?
+_WordTest = Callable[[str, str], bool]
+_TESTS: dict[str, _WordTest] = {
+    "exact": str.__eq__,
+    "prefix": str.startswith,
+    "suffix": str.endswith,
+    "infix": str.__contains__,
+}
+
+
+class _Alt(NamedTuple):
+    """How to find one alternative of a term: look up its anchor word, then check the others."""
+
+    anchor_pid: int  # the word pattern of the anchor
+    anchor: int  # its index in the phrase
+    size: int  # number of words
+    checks: tuple[tuple[int, _WordTest, str], ...]  # the other words: (index, test, pattern text)
+    needs: frozenset[str]  # the other words that must occur exactly (a quick reject)
+
+
 @dataclass(frozen=True, slots=True)
 class _Term:
     source: str  # as written in the rules
     alts: tuple[tuple[int, ...], ...]  # alternatives ("a|b"): word pattern ids, one per word
     anchors: tuple[int, ...] = ()  # per alternative: the word looked up first (its longest)
+    plans: tuple[_Alt, ...] = ()  # per alternative: how to find it
+    note: str = ""  # " [the rule]", shown after the words found when they read differently
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,14 +188,24 @@ class _CTopic:
     near: tuple[_Near, ...]
     exclude: tuple[_Exclude, ...]
     relevant: frozenset[int] = frozenset()  # every term that can change the score
+    term_set: frozenset[int] = frozenset()  # the keys of `terms`
+    exclude_set: frozenset[int] = frozenset()  # the terms of every exclude group
 
 
-class _WordIndex:
-    """Every word pattern of every rule; answers "which patterns match this word" with a cache."""
+class _WordIndex(dict[str, tuple[int, ...]]):
+    """The anchor word patterns of the rules, as a cache: ``index[word]`` is the ascending tuple
+    of the patterns that `word` matches (empty for most words), worked out on first sight.
+
+    Lookups are plain dict lookups, so a whole text is looked up in C with ``map``; entries are
+    only added (or all dropped at the size limit), which is safe while other threads look up.
+    """
+
+    __slots__ = ("exact", "infix", "prefix", "prefix_lens", "suffix", "suffix_lens")
 
     _CACHE_LIMIT = 200_000
 
     def __init__(self, pats: Sequence[_WordPat], only: set[int] | None = None) -> None:
+        super().__init__()
         self.exact: dict[str, list[int]] = {}
         self.prefix: dict[str, list[int]] = {}
         self.suffix: dict[str, list[int]] = {}
@@ -185,15 +219,8 @@ class _WordIndex:
                 getattr(self, pat.kind).setdefault(pat.text, []).append(pid)
         self.prefix_lens = sorted({len(t) for t in self.prefix})
         self.suffix_lens = sorted({len(t) for t in self.suffix})
-        self.cache: dict[str, tuple[int, ...]] = {}
-        self.misses: set[str] = set()  # words known to match no pattern
 
-    def match(self, word: str) -> tuple[int, ...]:
-        hit = self.cache.get(word)
-        if hit is not None:
-            return hit
-        if word in self.misses:
-            return ()
+    def __missing__(self, word: str) -> tuple[int, ...]:
         found: list[int] = list(self.exact.get(word, ()))
         n = len(word)
         for size in self.prefix_lens:
@@ -206,13 +233,9 @@ class _WordIndex:
             found.extend(self.suffix.get(word[n - size :], ()))
         found.extend(pid for text, pid in self.infix if text in word)
         out = tuple(sorted(set(found)))
-        if len(self.cache) + len(self.misses) >= self._CACHE_LIMIT:
-            self.cache.clear()
-            self.misses.clear()
-        if out:
-            self.cache[word] = out
-        else:
-            self.misses.add(word)
+        if len(self) >= self._CACHE_LIMIT:
+            self.clear()
+        self[word] = out
         return out
 
 
@@ -221,9 +244,9 @@ class _Compiled:
     scoring: ScoringSpec
     index: _WordIndex
     terms: tuple[_Term, ...]
-    full: _WordIndex  # every word pattern, to check the other words of a phrase
-    singles: Mapping[int, tuple[int, ...]]  # word pattern id -> terms it alone can match
-    phrases: Mapping[int, tuple[int, ...]]  # anchor word pattern id -> phrase terms
+    # anchor word pattern id -> the term alternatives looked up by it: (term id, index of the
+    # alternative when the term has several, else -1, how to find it)
+    anchored: Mapping[int, tuple[tuple[int, int, _Alt], ...]]
     topics: tuple[_CTopic, ...]
     priors: Mapping[str, Mapping[str, float]]
 
@@ -456,8 +479,18 @@ class _Builder:
         ids = tuple(tuple(self.pats.setdefault(p, len(self.pats)) for p in alt) for alt in alts)
         # a phrase is looked up by its longest word ("vlucht" in "op de vlucht"): the rarest
         anchors = tuple(max(range(len(alt)), key=lambda k: (len(alt[k].text), -k)) for alt in alts)
+        plans = tuple(
+            _Alt(
+                pids[anchor],
+                anchor,
+                len(alt),
+                tuple((k, _TESTS[p.kind], p.text) for k, p in enumerate(alt) if k != anchor),
+                frozenset(p.text for k, p in enumerate(alt) if k != anchor and p.kind == "exact"),
+            )
+            for alt, pids, anchor in zip(alts, ids, anchors, strict=True)
+        )
         self.terms[key] = len(self.term_list)
-        self.term_list.append(_Term(key, ids, anchors))
+        self.term_list.append(_Term(key, ids, anchors, plans, _rule(key, "")))
         return self.terms[key]
 
     def line(self, loc: Sequence[int | str]) -> int:
@@ -519,7 +552,16 @@ def _compile(spec: TopicsSpec, root: yaml.Node, where: Path | None) -> Topics:
             + [t for e in excludes if e.weight for t in e.terms]
         )
         compiled.append(
-            _CTopic(topic, terms, tuple(combos), tuple(nears), tuple(excludes), relevant)
+            _CTopic(
+                topic,
+                terms,
+                tuple(combos),
+                tuple(nears),
+                tuple(excludes),
+                relevant,
+                frozenset(terms),
+                frozenset(t for e in excludes for t in e.terms),
+            )
         )
     for source, weights in spec.priors.items():
         for key in weights:
@@ -538,20 +580,17 @@ def _compile(spec: TopicsSpec, root: yaml.Node, where: Path | None) -> Topics:
     version = hashlib.sha256(
         json.dumps(normalised, sort_keys=True, ensure_ascii=False).encode("utf-8")
     ).hexdigest()[:12]
-    singles: dict[int, list[int]] = {}
-    phrases: dict[int, list[int]] = {}
+    anchored: dict[int, list[tuple[int, int, _Alt]]] = {}
     for tid, term in enumerate(b.term_list):
-        for alt, anchor in zip(term.alts, term.anchors, strict=True):
-            target = singles if len(alt) == 1 else phrases
-            if tid not in target.setdefault(alt[anchor], []):
-                target[alt[anchor]].append(tid)
+        for k, alt in enumerate(term.plans):
+            anchored.setdefault(alt.anchor_pid, []).append(
+                (tid, k if len(term.plans) > 1 else -1, alt)
+            )
     inner = _Compiled(
         scoring=spec.scoring,
-        index=_WordIndex(pats, {*singles, *phrases}),
-        full=_WordIndex(pats),
+        index=_WordIndex(pats, set(anchored)),
         terms=tuple(b.term_list),
-        singles={pid: tuple(tids) for pid, tids in singles.items()},
-        phrases={pid: tuple(alts) for pid, alts in phrases.items()},
+        anchored={pid: tuple(alts) for pid, alts in anchored.items()},
         topics=tuple(compiled),
         priors={s: dict(w) for s, w in spec.priors.items()},
     )
@@ -567,112 +606,108 @@ _NONE: list[_Match] = []
 
 
 class _Field:
-    """The words of one field (title or body) and the rule matches found in them."""
+    """The words of one field (title or body) and every term found in them, with its matches."""
 
-    __slots__ = ("cands", "cforms", "compiled", "hits", "memo", "tok")
+    __slots__ = ("cforms", "compiled", "distinct", "found", "tok")
 
     def __init__(self, text: str, compiled: _Compiled) -> None:
         self.tok: Tokenized = tokenize(text)
-        index = compiled.index
+        self.compiled = compiled
+        self.distinct: set[str] | None = None  # the set of words, made when a phrase needs it
         words = self.tok.words
-        get, match = index.cache.get, index.match
-        # the distinct words that match some pattern (the cache holds no empty answers)
-        misses = index.misses  # only looked up, never iterated: safe while another thread adds
-        patterns = {w: f for w in set(words) if w not in misses and (f := get(w) or match(w))}
-        if compiled.scoring.lemmas:
+        index = compiled.index
+        # the patterns each word matches (most words: none), looked up in C, one dict get a word
+        at: list[tuple[int, ...]] = list(map(index.__getitem__, words))
+        if compiled.scoring.lemmas:  # a word also matches what its lemma matches
+            extras: dict[str, tuple[int, ...]] = {}
             for word in set(words):
                 base = lemma(word)
-                if base != word and (extra := match(base)):
-                    patterns[word] = tuple(sorted({*patterns.get(word, ()), *extra}))
+                if base != word and (extra := index[base]):
+                    extras[word] = tuple(sorted({*index[word], *extra}))
+            if extras:
+                at = [extras.get(w, pids) for w, pids in zip(words, at, strict=True)]
         # word pattern id -> ascending word positions where it matches
         hits: dict[int, list[int]] = {}
-        if patterns:
-            where: dict[str, list[int]] = {w: [] for w in patterns}
-            for i in [i for i, w in enumerate(words) if w in patterns]:
-                where[words[i]].append(i)
-            for word, positions in where.items():
-                for pid in patterns[word]:
-                    got = hits.get(pid)
-                    if got is None:
-                        hits[pid] = positions
-                    else:
-                        hits[pid] = sorted(got + positions)
+        for i in compress(range(len(words)), at):
+            for pid in at[i]:
+                got = hits.get(pid)
+                if got is None:
+                    hits[pid] = [i]
+                else:
+                    got.append(i)
         # (pattern, position) -> (hyphenated form, number of words) of a hyphenated run
         self.cforms: dict[tuple[int, int], tuple[str, int]] = {}
         for first, last, joined, form in self.tok.compounds:
-            for pid in index.match(joined):
-                got = hits.get(pid, [])
-                if first not in got:
-                    hits[pid] = sorted([*got, first])
+            for pid in index[joined]:
+                got = hits.get(pid)
+                if got is None:
+                    hits[pid] = [first]
+                elif first not in got:
+                    bisect.insort(got, first)
                 self.cforms[(pid, first)] = (form, last - first + 1)
-        self.hits = hits
-        singles, phrases = compiled.singles, compiled.phrases
-        self.cands: set[int] = {tid for pid in hits for tid in singles.get(pid, ())}
-        for pid in hits.keys() & phrases.keys():
-            self.cands.update(phrases[pid])
-        self.compiled = compiled
-        self.memo: dict[int, list[_Match]] = {}
+        # term id -> its matches, for every term that matches here, found from its anchor words
+        found: dict[int, list[_Match]] = {}
+        several: dict[int, list[tuple[int, list[_Match]]]] = {}  # terms with alternatives
+        anchored, forms, cforms = compiled.anchored, self.tok.forms, self.cforms
+        for pid, positions in hits.items():
+            for tid, k, alt in anchored[pid]:
+                if alt.size > 1:
+                    matches = self._phrase(alt, positions)
+                elif cforms:  # a hyphenated run counts as one match that covers all its words
+                    matches = [
+                        (pos, compound[1], compound[0])
+                        if (compound := cforms.get((pid, pos)))
+                        else (pos, 1, forms[pos])
+                        for pos in positions
+                    ]
+                else:  # the common case: one word
+                    matches = [(pos, 1, forms[pos]) for pos in positions]
+                if not matches:
+                    continue
+                if k < 0:
+                    found[tid] = matches
+                else:
+                    several.setdefault(tid, []).append((k, matches))
+        for tid, per_alt in several.items():
+            if len(per_alt) == 1:
+                found[tid] = per_alt[0][1]
+                continue
+            merged: dict[int, _Match] = {}  # at each position the longest, the first alternative's
+            for _, matches in sorted(per_alt, key=lambda km: km[0]):
+                for m in matches:
+                    if m[0] not in merged or m[1] > merged[m[0]][1]:
+                        merged[m[0]] = m
+            found[tid] = [merged[pos] for pos in sorted(merged)]
+        self.found = found
 
-    def matches(self, term_id: int, term: _Term) -> list[_Match]:
-        if term_id not in self.cands:
-            return _NONE
-        got = self.memo.get(term_id)
-        if got is not None:
-            return got
-        if len(term.alts) == 1:
-            out = self._phrase(term.alts[0], term.anchors[0])
-        else:
-            found: dict[int, _Match] = {}
-            for alt, anchor in zip(term.alts, term.anchors, strict=True):
-                for m in self._phrase(alt, anchor):
-                    if m[0] not in found or m[1] > found[m[0]][1]:
-                        found[m[0]] = m
-            out = [found[pos] for pos in sorted(found)]
-        self.memo[term_id] = out
-        return out
-
-    def _form(self, pid: int, pos: int) -> str:
-        compound = self.cforms.get((pid, pos))
-        return compound[0] if compound else self.tok.forms[pos]
-
-    def _single(self, pid: int, pos: int) -> _Match:
-        compound = self.cforms.get((pid, pos))
-        if compound:
-            return (pos, compound[1], compound[0])
-        return (pos, 1, self.tok.forms[pos])
-
-    def _phrase(self, pats: tuple[int, ...], anchor: int) -> list[_Match]:
-        found = self.hits.get(pats[anchor])
-        if not found:
-            return []
-        if len(pats) == 1:
-            p0 = pats[0]
-            if self.cforms:  # a hyphenated run counts as one match that covers all its words
-                return [self._single(p0, pos) for pos in found]
-            forms = self.tok.forms
-            return [(pos, 1, forms[pos]) for pos in found]
-        words, forms = self.tok.words, self.tok.forms
-        size, end = len(pats), len(self.tok.words)
+    def _phrase(self, alt: _Alt, positions: list[int]) -> list[_Match]:
+        """The matches of a phrase of several words, given where its anchor word matched."""
+        _, anchor, size, checks, needs = alt
+        words = self.tok.words
+        lemmas = self.compiled.scoring.lemmas
+        if needs and not lemmas:  # a lemma may supply a word: no quick reject then
+            if self.distinct is None:
+                self.distinct = set(words)
+            if not needs <= self.distinct:
+                return []
+        forms = self.tok.forms
+        end = len(words)
         out: list[_Match] = []
-        for pos in found:
+        for pos in positions:
             start = pos - anchor
             if start < 0 or start + size > end:
                 continue
-            for k, pid in enumerate(pats):
-                if k != anchor and not self._word_is(pid, words[start + k]):
+            for k, test, text in checks:  # the other words, each by its pattern (or its lemma's)
+                word = words[start + k]
+                if not test(word, text) and not (lemmas and test(lemma(word), text)):
                     break
             else:
                 shown = list(forms[start : start + size])
-                shown[anchor] = self._form(pats[anchor], pos)
+                compound = self.cforms.get((alt.anchor_pid, pos))
+                if compound:
+                    shown[anchor] = compound[0]
                 out.append((start, size, " ".join(shown)))
         return out
-
-    def _word_is(self, pid: int, word: str) -> bool:
-        """Does `word` match word pattern `pid` (directly, or by its lemma when enabled)?"""
-        full = self.compiled.full
-        if pid in full.match(word):
-            return True
-        return self.compiled.scoring.lemmas and pid in full.match(lemma(word))
 
 
 def _unmasked(matches: list[_Match], masked: set[int]) -> list[_Match]:
@@ -681,6 +716,7 @@ def _unmasked(matches: list[_Match], masked: set[int]) -> list[_Match]:
     return [m for m in matches if not any(p in masked for p in range(m[0], m[0] + m[1]))]
 
 
+@lru_cache(maxsize=1024)
 def _where(n_title: int, n_body: int) -> str:
     parts = []
     if n_title:
@@ -690,8 +726,10 @@ def _where(n_title: int, n_body: int) -> str:
     return ", ".join(parts)
 
 
-def _forms(matches: Iterable[_Match], limit: int = 3) -> str:
-    seen = list(dict.fromkeys(form for _, _, form in matches))
+def _forms(matches: Sequence[_Match], limit: int = 3) -> str:
+    if len(matches) == 1:
+        return matches[0][2]
+    seen = list(dict.fromkeys([m[2] for m in matches]))
     return ", ".join(seen[:limit]) + (", …" if len(seen) > limit else "")
 
 
@@ -720,14 +758,14 @@ def _near_ok(a: list[_Match], b: list[_Match], within: int) -> tuple[str, str] |
 
 def _combination(
     combo: _Combination,
-    cands: set[int],
+    found: set[int],
     present: Callable[[int], tuple[list[_Match], list[_Match]]],
     parts: list[tuple[float, str]],
 ) -> None:
     picked: list[str] = []
     for group in combo.groups:
         for tid in group:
-            if tid in cands:
+            if tid in found:
                 in_title, in_body = present(tid)
                 if in_title or in_body:
                     picked.append((in_title or in_body)[0][2])
@@ -738,29 +776,32 @@ def _combination(
 
 
 def _score_topic(
-    ct: _CTopic, title: _Field, body: _Field, compiled: _Compiled, source: str | None
+    ct: _CTopic,
+    title: dict[int, list[_Match]],
+    body: dict[int, list[_Match]],
+    found: set[int],
+    compiled: _Compiled,
+    source: str | None,
 ) -> TopicScore:
-    if ct.relevant.isdisjoint(title.cands) and ct.relevant.isdisjoint(body.cands):
-        return TopicScore(ct.topic.key, 0.0, ct.topic.threshold, (), ct.topic.threshold <= 0)
-    terms = compiled.terms
-    sc = compiled.scoring
-    masked: dict[int, set[int]] = {0: set(), 1: set()}
-    fields = (title, body)
+    """Score one topic from the terms found in the title and body (term id -> matches)."""
+    topic = ct.topic
+    if ct.relevant.isdisjoint(found):
+        return TopicScore(topic.key, 0.0, topic.threshold, (), topic.threshold <= 0)
+    masked_title: set[int] = set()
+    masked_body: set[int] = set()
     parts: list[tuple[float, str]] = []
     notes: list[str] = []
-    cands = title.cands | body.cands
-    for ex in ct.exclude:
-        if ex.term_set.isdisjoint(cands):
+    for ex in ct.exclude if not ct.exclude_set.isdisjoint(found) else ():
+        if ex.term_set.isdisjoint(found):
             continue
         hit: list[_Match] = []
-        for f_i, fld in enumerate(fields):
-            for tid in sorted(ex.term_set & fld.cands):
-                ms = fld.matches(tid, terms[tid])
-                if ms:
-                    hit.extend(ms)
-                    if ex.mask:
-                        for pos, size, _ in ms:
-                            masked[f_i].update(range(pos, pos + size))
+        for fld, masked in ((title, masked_title), (body, masked_body)):
+            for tid in sorted(ex.term_set.intersection(fld)):
+                ms = fld[tid]
+                hit.extend(ms)
+                if ex.mask:
+                    for pos, size, _ in ms:
+                        masked.update(range(pos, pos + size))
         if hit:
             label = f"not({ex.name}): {_forms(hit)}"
             if ex.weight:
@@ -769,54 +810,64 @@ def _score_topic(
                 notes.append(f"{label} ×{len(hit)} masked")
 
     def present(tid: int) -> tuple[list[_Match], list[_Match]]:
-        if tid not in title.cands and tid not in body.cands:
-            return _NONE, _NONE
         return (
-            _unmasked(title.matches(tid, terms[tid]), masked[0]),
-            _unmasked(body.matches(tid, terms[tid]), masked[1]),
+            _unmasked(title.get(tid, _NONE), masked_title),
+            _unmasked(body.get(tid, _NONE), masked_body),
         )
 
-    for tid in sorted(cands & ct.terms.keys()):
-        weight = ct.terms[tid]
-        in_title, in_body = present(tid)
-        if not in_title and not in_body:
-            continue
-        value = weight * sc.title_weight if in_title else 0.0
+    terms, weights = compiled.terms, ct.terms
+    sc = compiled.scoring
+    title_weight, repeat, max_count = sc.title_weight, sc.repeat, sc.max_count
+    for tid in sorted(found & ct.term_set):
+        in_title = title.get(tid, _NONE)
+        in_body = body.get(tid, _NONE)
+        if masked_title or masked_body:
+            in_title = _unmasked(in_title, masked_title)
+            in_body = _unmasked(in_body, masked_body)
+            if not in_title and not in_body:
+                continue
+        weight = weights[tid]
+        value = weight * title_weight if in_title else 0.0
         if in_body:
-            value += weight * (1 + sc.repeat * (min(len(in_body), sc.max_count) - 1))
-        shown = _forms((*in_title, *in_body))
+            value += weight * (1 + repeat * (min(len(in_body), max_count) - 1))
+        both = in_title + in_body
+        shown = both[0][2] if len(both) == 1 else _forms(both)
         where = _where(len(in_title), len(in_body))
-        rule = _rule(terms[tid].source, shown)
+        term = terms[tid]
+        rule = "" if term.source == shown else term.note
         parts.append((value, f"{shown} ({where}) {value:+.1f}{rule}"))
     for combo in ct.combinations:
         for group_set in combo.sets:
-            if group_set.isdisjoint(cands):
+            if group_set.isdisjoint(found):
                 break
         else:
-            _combination(combo, cands, present, parts)
+            _combination(combo, found, present, parts)
     for near in ct.near:
-        if near.a_set.isdisjoint(cands) or near.b_set.isdisjoint(cands):
+        if near.a_set.isdisjoint(found) or near.b_set.isdisjoint(found):
             continue
-        a_ids, b_ids = sorted(near.a_set & cands), sorted(near.b_set & cands)
+        a_hits = [present(tid) for tid in sorted(near.a_set & found)]
+        b_hits = [present(tid) for tid in sorted(near.b_set & found)]
         for f_i in (0, 1):
-            a = [m for tid in a_ids for m in present(tid)[f_i]]
-            b = [m for tid in b_ids for m in present(tid)[f_i]] if a else []
+            a = [m for got in a_hits for m in got[f_i]]
+            b = [m for got in b_hits for m in got[f_i]] if a else []
             pair = _near_ok(a, b, near.within) if b else None
             if pair:
                 desc = f"near({near.name}): {pair[0]} … {pair[1]} {near.weight:+.1f}"
                 parts.append((near.weight, desc))
                 break
-    score = sum(v for v, _ in parts)
-    prior = compiled.priors.get(source, {}).get(ct.topic.key) if source else None
+    if not parts:
+        return TopicScore(topic.key, 0.0, topic.threshold, (), topic.threshold <= 0.0)
+    score = sum([value for value, _ in parts])
+    prior = compiled.priors.get(source, {}).get(topic.key) if source else None
     if prior and score > 0:
         parts.append((prior, f"prior({source}) {prior:+.1f}"))
         score += prior
     score = round(score, 6)
     if score == 0 or not math.isfinite(score):
-        return TopicScore(ct.topic.key, 0.0, ct.topic.threshold, (), ct.topic.threshold <= 0.0)
+        return TopicScore(topic.key, 0.0, topic.threshold, (), topic.threshold <= 0.0)
     parts.sort(key=lambda p: -abs(p[0]))
-    out = tuple(label for _, label in parts) + tuple(notes)
-    return TopicScore(ct.topic.key, score, ct.topic.threshold, out, score >= ct.topic.threshold)
+    out = tuple([label for _, label in parts] + notes)
+    return TopicScore(topic.key, score, topic.threshold, out, score >= topic.threshold)
 
 
 def explain(scores: Sequence[TopicScore]) -> str:
@@ -834,9 +885,10 @@ def classify(
 ) -> list[TopicScore]:
     """Score one item for every topic (assigned or not), in the order of the rules file."""
     compiled = topics._compiled
-    t_field = _Field(title or "", compiled)
-    b_field = _Field(text or "", compiled)
-    return [_score_topic(ct, t_field, b_field, compiled, source) for ct in compiled.topics]
+    in_title = _Field(title or "", compiled).found
+    in_body = _Field(text or "", compiled).found
+    found = {*in_title, *in_body}
+    return [_score_topic(ct, in_title, in_body, found, compiled, source) for ct in compiled.topics]
 
 
 # ---------------------------------------------------------------------------------------------
