@@ -28,6 +28,9 @@ from feedwatch.errors import ConfigError
 from feedwatch.textnorm import Tokenized, lemma, tokenize
 from feedwatch.types import TopicScore
 
+# libyaml's composer when PyYAML has it: same nodes and line marks, several times faster.
+_COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 __all__ = [
     "EvalMiss",
     "EvalReport",
@@ -325,7 +328,7 @@ def _mark_line(exc: yaml.YAMLError) -> int | None:
 
 def _compose(text: str, where: Path | None) -> yaml.Node:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_COMPOSER)
     except yaml.YAMLError as exc:
         hint = ""
         if "alias" in str(exc):

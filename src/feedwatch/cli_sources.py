@@ -27,7 +27,14 @@ from urllib.parse import urlsplit
 import click
 import yaml
 
-from feedwatch.config import DEFAULT_CONFIG_PATH, Config, check_url, load_config, parse_config
+from feedwatch.config import (
+    COMPOSER,
+    DEFAULT_CONFIG_PATH,
+    Config,
+    check_url,
+    load_config,
+    parse_config,
+)
 from feedwatch.errors import ConfigError, ExtractError
 from feedwatch.extract.discover import common_feed_urls, discover_feeds, sniff_kind
 from feedwatch.extract.feeds import parse_feed
@@ -180,7 +187,7 @@ def _entry_lines(fields: dict[str, str], indent: int) -> list[str]:
 def _text_append(text: str, fields: dict[str, str], comment: str) -> str | None:
     """The config with the entry appended after the last source, or None when `sources:` is
     not the last thing in the file (or has no items to take the indentation from)."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = yaml.compose(text, Loader=COMPOSER)
     if not isinstance(root, yaml.MappingNode) or not root.value:
         return None
     last_key, last_value = root.value[-1]
