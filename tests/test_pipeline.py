@@ -39,8 +39,14 @@ def config(*sources: Source, deadline: float = 5.0) -> Config:
     return Config(
         path=None,
         sources=sources,
-        network=NetworkConfig(allow_private=True, host_delay=0.0, deadline=deadline,
-                              connect_timeout=2.0, read_timeout=2.0, max_body=256 * 1024),
+        network=NetworkConfig(
+            allow_private=True,
+            host_delay=0.0,
+            deadline=deadline,
+            connect_timeout=2.0,
+            read_timeout=2.0,
+            max_body=256 * 1024,
+        ),
     )
 
 
@@ -56,28 +62,47 @@ async def test_first_fetch_stores_second_gets_304(store: Store, http_server: Tes
     http_server.route("/a.xml", body=RSS, etag='"a1"')
     http_server.route("/b.xml", body=ATOM, last_modified="Sat, 21 Nov 2026 08:00:00 GMT")
     http_server.route("/c.json", body=JSONFEED, etag='"c1"')
-    cfg = config(src("a", http_server.url("/a.xml")), src("b", http_server.url("/b.xml"), "atom"),
-                 src("c", http_server.url("/c.json"), "json"))
+    cfg = config(
+        src("a", http_server.url("/a.xml")),
+        src("b", http_server.url("/b.xml"), "atom"),
+        src("c", http_server.url("/c.json"), "json"),
+    )
     first = await run_fetch(cfg, store, every=True, clock=clock)
-    assert [(o.key, o.outcome, o.new) for o in first.outcomes] == [("a", "ok", 4), ("b", "ok", 2), ("c", "ok", 2)]
+    assert [(o.key, o.outcome, o.new) for o in first.outcomes] == [
+        ("a", "ok", 4),
+        ("b", "ok", 2),
+        ("c", "ok", 2),
+    ]
     assert store.count_items() == 8
     second = await run_fetch(cfg, store, every=True, clock=clock)
-    assert [(o.outcome, o.http_status, o.new, o.updated) for o in second.outcomes] == [("not-modified", 304, 0, 0)] * 3
+    assert [(o.outcome, o.http_status, o.new, o.updated) for o in second.outcomes] == [
+        ("not-modified", 304, 0, 0)
+    ] * 3
     assert http_server.last_headers("/a.xml")["if-none-match"] == '"a1"'
-    assert http_server.last_headers("/b.xml")["if-modified-since"] == "Sat, 21 Nov 2026 08:00:00 GMT"
+    assert (
+        http_server.last_headers("/b.xml")["if-modified-since"] == "Sat, 21 Nov 2026 08:00:00 GMT"
+    )
     assert store.count_items() == 8
     assert [r["outcome"] for r in store.fetch_log("a")] == ["not-modified", "ok"]
 
 
-async def test_unchanged_body_without_validators_writes_nothing(store: Store, http_server: TestServer) -> None:
+async def test_unchanged_body_without_validators_writes_nothing(
+    store: Store, http_server: TestServer
+) -> None:
     http_server.route("/a.xml", body=rss(5))
     cfg = config(src("a", http_server.url("/a.xml")))
     await run_fetch(cfg, store, every=True, clock=clock)
     again = await run_fetch(cfg, store, every=True, clock=clock)
-    assert (again.outcomes[0].new, again.outcomes[0].updated, again.outcomes[0].unchanged) == (0, 0, 5)
+    assert (again.outcomes[0].new, again.outcomes[0].updated, again.outcomes[0].unchanged) == (
+        0,
+        0,
+        5,
+    )
 
 
-async def test_changed_item_is_updated_not_duplicated(store: Store, http_server: TestServer) -> None:
+async def test_changed_item_is_updated_not_duplicated(
+    store: Store, http_server: TestServer
+) -> None:
     http_server.route("/a.xml", body=rss(3))
     cfg = config(src("a", http_server.url("/a.xml")))
     await run_fetch(cfg, store, every=True, clock=clock)
@@ -117,18 +142,43 @@ FAILURES = [
     ("dns", "http://feeds.bestaat-niet.invalid/rss", None, "dns"),
     ("refused", "http://127.0.0.1:9/rss", None, "connect"),
     ("timeout", "/slow.xml", lambda s: s.route("/slow.xml", handler=_slow), "timeout"),
-    ("http500", "/500.xml", lambda s: s.route("/500.xml", status=500, body=b"<html>fout</html>"), "http"),
+    (
+        "http500",
+        "/500.xml",
+        lambda s: s.route("/500.xml", status=500, body=b"<html>fout</html>"),
+        "http",
+    ),
     ("http404", "/404.xml", None, "http"),
-    ("invalid", "/bad.xml", lambda s: s.route("/bad.xml", body=b"<rss><channel><title>x"), "extract"),
-    ("html", "/page.xml", lambda s: s.route("/page.xml", body=b"<!doctype html><html><body>Welkom</body></html>"), "extract"),
+    (
+        "invalid",
+        "/bad.xml",
+        lambda s: s.route("/bad.xml", body=b"<rss><channel><title>x"),
+        "extract",
+    ),
+    (
+        "html",
+        "/page.xml",
+        lambda s: s.route("/page.xml", body=b"<!doctype html><html><body>Welkom</body></html>"),
+        "extract",
+    ),
     ("empty", "/empty.xml", lambda s: s.route("/empty.xml", body=b""), "extract"),
-    ("huge", "/huge.xml", lambda s: s.route("/huge.xml", body=b"<rss>" + b" " * 400_000), "too-large"),
+    (
+        "huge",
+        "/huge.xml",
+        lambda s: s.route("/huge.xml", body=b"<rss>" + b" " * 400_000),
+        "too-large",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("key", "path", "setup", "kind"), FAILURES, ids=[f[0] for f in FAILURES])
 async def test_a_failing_source_is_recorded_and_others_go_on(
-    store: Store, http_server: TestServer, key: str, path: str, setup, kind: str  # type: ignore[no-untyped-def]
+    store: Store,
+    http_server: TestServer,
+    key: str,
+    path: str,
+    setup,
+    kind: str,  # type: ignore[no-untyped-def]
 ) -> None:
     http_server.route("/good.xml", body=rss(3))
     if setup is not None:
@@ -184,7 +234,15 @@ async def test_private_addresses_refused_by_default(store: Store, http_server: T
 def test_process_is_pure_and_schedules() -> None:
     source = src("a", "https://bron.example.nl/feed.xml")
     state = SourceState(key="a", url=source.url, consecutive_errors=2)
-    ok = FetchResult("a", source.url, source.url, 200, {"etag": '"x"', "cache-control": "max-age=7200"}, RSS, fetched_at=NOW)
+    ok = FetchResult(
+        "a",
+        source.url,
+        source.url,
+        200,
+        {"etag": '"x"', "cache-control": "max-age=7200"},
+        RSS,
+        fetched_at=NOW,
+    )
     upd = process(source, state, ok, NOW)
     assert upd.outcome == "ok" and len(upd.items) == 4 and upd.etag == '"x"' and upd.set_validators
     assert upd.next_check_at == NOW + timedelta(hours=2)  # max-age beats the 1 h interval
@@ -193,7 +251,9 @@ def test_process_is_pure_and_schedules() -> None:
     assert process(source, state, gone, NOW).items == ()
 
 
-def test_cli_end_to_end_three_feeds_and_a_broken_one(tmp_path: Path, http_server: TestServer) -> None:
+def test_cli_end_to_end_three_feeds_and_a_broken_one(
+    tmp_path: Path, http_server: TestServer
+) -> None:
     http_server.route("/a.xml", body=RSS)
     http_server.route("/b.xml", body=ATOM)
     http_server.route("/c.json", body=JSONFEED)
@@ -202,8 +262,12 @@ def test_cli_end_to_end_three_feeds_and_a_broken_one(tmp_path: Path, http_server
         "network: {allow_private: ['127.0.0.1/32'], host_delay: 0}\nsources:\n"
         + "".join(
             f"  - {{key: {k}, name: {k}, url: '{http_server.url(p)}', kind: {kind}}}\n"
-            for k, p, kind in [("a", "/a.xml", "rss"), ("b", "/b.xml", "atom"), ("c", "/c.json", "json"),
-                               ("kapot", "/bestaat-niet.xml", "rss")]
+            for k, p, kind in [
+                ("a", "/a.xml", "rss"),
+                ("b", "/b.xml", "atom"),
+                ("c", "/c.json", "json"),
+                ("kapot", "/bestaat-niet.xml", "rss"),
+            ]
         ),
         encoding="utf-8",
     )
@@ -213,11 +277,25 @@ def test_cli_end_to_end_three_feeds_and_a_broken_one(tmp_path: Path, http_server
     assert res.exit_code == 0, res.output
     assert "kapot" in res.output and "HTTP 404 Not Found" in res.output
     assert "4 sources, 1 failed, 8 new items" in res.output
-    res = runner.invoke(cli, ["--config", str(cfg), "--database-url", db, "items", "--format", "jsonl"])
+    res = runner.invoke(
+        cli, ["--config", str(cfg), "--database-url", db, "items", "--format", "jsonl"]
+    )
     assert res.exit_code == 0
     rows = [json.loads(line) for line in res.output.splitlines()]
     assert len(rows) == 8
-    fields = {"id", "source", "url", "title", "summary", "published", "date_source", "first_seen", "topics", "scores", "lang"}
+    fields = {
+        "id",
+        "source",
+        "url",
+        "title",
+        "summary",
+        "published",
+        "date_source",
+        "first_seen",
+        "topics",
+        "scores",
+        "lang",
+    }
     for row in rows:
         assert set(row) == fields
         assert row["date_source"] in ("feed", "first-seen")
@@ -227,8 +305,40 @@ def test_cli_end_to_end_three_feeds_and_a_broken_one(tmp_path: Path, http_server
     assert undated["published"] is None and undated["date_source"] == "first-seen"
     tracked = [r for r in rows if "opvanglocatie" in r["url"]][0]
     assert "utm_" not in tracked["url"]
-    res = runner.invoke(cli, ["--config", str(cfg), "--database-url", db, "sources", "--format", "jsonl"])
+    res = runner.invoke(
+        cli, ["--config", str(cfg), "--database-url", db, "sources", "--format", "jsonl"]
+    )
     states = {json.loads(line)["key"]: json.loads(line) for line in res.output.splitlines()}
-    assert states["kapot"]["consecutive_errors"] == 1 and states["kapot"]["last_error"] == "HTTP 404 Not Found"
+    assert (
+        states["kapot"]["consecutive_errors"] == 1
+        and states["kapot"]["last_error"] == "HTTP 404 Not Found"
+    )
     assert states["a"]["items"] == 4
     assert len(list(Store(db).iter_items(ItemQuery(sources=("c",))))) == 2
+
+
+async def test_a_bug_in_one_source_is_recorded_and_the_pass_goes_on(
+    store: Store, http_server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feedwatch.pipeline as pipeline
+
+    real = pipeline.fetch_source
+
+    async def buggy(harvest, source, state):  # type: ignore[no-untyped-def]
+        if source.key == "kapot":
+            raise RuntimeError("a parser bug")
+        return await real(harvest, source, state)
+
+    monkeypatch.setattr(pipeline, "fetch_source", buggy)
+    http_server.route("/a.xml", body=rss(2))
+    http_server.route("/b.xml", body=rss(2))
+    cfg = config(src("a", http_server.url("/a.xml")), src("kapot", http_server.url("/b.xml")))
+    result = await run_fetch(cfg, store, every=True, clock=clock)
+    outcomes = {o.key: o for o in result.outcomes}
+    assert outcomes["a"].outcome == "ok" and outcomes["a"].new == 2
+    assert outcomes["kapot"].outcome == "error"
+    assert "internal error" in (outcomes["kapot"].error or "") and "a parser bug" in (
+        outcomes["kapot"].error or ""
+    )
+    assert store.fetch_log("kapot")[0]["error_kind"] == "internal"
+    assert store.source_states()["kapot"].consecutive_errors == 1

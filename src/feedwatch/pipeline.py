@@ -243,6 +243,34 @@ def _log_outcome(o: FetchOutcome) -> None:
         log.warning("%s warning: %s", o.key, w, extra={"source": o.key})
 
 
+async def _guarded(
+    source: Source, state: SourceState, clock: Callable[[], datetime], harvest: Harvest
+) -> SourceUpdate:
+    """fetch_source(), with a bug in reading one source recorded on that source (with its
+    traceback in the log) instead of ending the pass for every other source."""
+    try:
+        return await fetch_source(harvest, source, state)
+    except Exception as exc:  # a feedwatch or library bug, not a source problem
+        log.exception("%s: internal error while reading this source", source.key)
+        now = clock()
+        return SourceUpdate(
+            key=source.key,
+            started_at=now,
+            duration=0.0,
+            outcome="error",
+            url=state.url,
+            error=f"internal error while reading this source ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); please report it",
+            error_kind="internal",
+            next_check_at=next_check_at(
+                source.key,
+                source.interval,
+                now,
+                consecutive_errors=state.consecutive_errors + 1,
+            ),
+        )
+
+
 async def run_fetch(
     config: Config,
     store: Store,
@@ -325,7 +353,10 @@ async def run_fetch(
         source = by_key[state.key]
         async with in_flight:
             # robots.txt, pagination, sitemaps and article enrichment: feedwatch.harvest
-            update = await fetch_source(
+            update = await _guarded(
+                source,
+                state,
+                clock,
                 Harvest(
                     client=client,
                     settings=settings,
@@ -339,8 +370,6 @@ async def run_fetch(
                     bodies=bodies,
                     offload=offload,
                 ),
-                source,
-                state,
             )
             outcome = await write(update)
         outcomes.append(outcome)
