@@ -157,3 +157,80 @@ async def test_a_304_keeps_its_connection(
             statuses.append(r.status)
     assert statuses == [304] * 4
     assert connects == 1
+
+
+def _state_updates(prefix: str) -> list[SourceUpdate]:
+    later = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    return [
+        SourceUpdate(  # a 304: validators kept
+            key=f"{prefix}1",
+            started_at=later,
+            duration=0.1,
+            outcome="not-modified",
+            url="http://127.0.0.1/x.xml",
+            http_status=304,
+            next_check_at=later,
+        ),
+        SourceUpdate(  # a skipped byte-identical body: validators and digest replaced
+            key=f"{prefix}2",
+            started_at=later,
+            duration=0.2,
+            outcome="ok",
+            url="http://127.0.0.1/x.xml",
+            http_status=200,
+            bytes=1234,
+            etag='"e2"',
+            last_modified=None,
+            set_validators=True,
+            next_check_at=later,
+            body_hash="d" * 64,
+            same_body_items=7,
+        ),
+        SourceUpdate(  # an error: written the usual way inside the same batch
+            key=f"{prefix}3",
+            started_at=later,
+            duration=0.3,
+            outcome="error",
+            url="http://127.0.0.1/x.xml",
+            error="HTTP 500",
+            error_kind="http",
+            next_check_at=later,
+        ),
+    ]
+
+
+def test_state_only_writes_in_a_batch_match_one_by_one(store: Store) -> None:
+    from sqlalchemy import event
+
+    store.sync_sources([source(f"{p}{n}") for p in "ab" for n in (1, 2, 3)], NOW)
+    first = [update_for(f"{p}{n}", rss(2, f"{p}{n}")) for p in "ab" for n in (1, 2, 3)]
+    for upd in first:
+        store.apply(upd)
+    commits = 0
+
+    def count(_conn: Any) -> None:
+        nonlocal commits
+        commits += 1
+
+    one_by_one = [store.apply(u) for u in _state_updates("a")]
+    event.listen(store.engine, "commit", count)
+    batched = store.apply_many(_state_updates("b"))
+    event.remove(store.engine, "commit", count)
+    assert commits == 1
+    assert [replace_key(o) for o in batched] == [replace_key(o) for o in one_by_one]
+    states = store.source_states()
+    for n in (1, 2, 3):
+        assert replace_key(states[f"b{n}"]) == replace_key(states[f"a{n}"])
+    assert store.body_hashes(["a2", "b2"]) == {"a2": ("d" * 64, 7), "b2": ("d" * 64, 7)}
+    logs = {r["source"]: r for r in store.fetch_log(limit=20) if r["started_at"].hour == 10}
+    for n in (1, 2, 3):
+        a, b = dict(logs[f"a{n}"]), dict(logs[f"b{n}"])
+        for row in (a, b):
+            row.pop("id"), row.pop("source")
+        assert a == b
+
+
+def replace_key(value: Any) -> Any:
+    from dataclasses import replace as dc_replace
+
+    return dc_replace(value, key="")

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    bindparam,
     create_engine,
     event,
     func,
@@ -23,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from feedwatch.errors import StorageError
 from feedwatch.schedule import typical_gap
@@ -484,8 +485,12 @@ class Store:
         if len(updates) > 1:
             try:
                 with self.engine.begin() as conn:
-                    return [self._apply_in(conn, upd) for upd in updates]
-            except SQLAlchemyError:
+                    plain = [u for u in updates if _state_only(u)]
+                    done = dict(zip(map(id, plain), self._write_states(conn, plain), strict=True))
+                    return [
+                        done[id(u)] if id(u) in done else self._apply_in(conn, u) for u in updates
+                    ]
+            except DBAPIError:  # the database refused something: each source on its own
                 pass
         out: list[FetchOutcome | StorageError] = []
         for upd in updates:
@@ -494,6 +499,75 @@ class Store:
             except StorageError as exc:
                 out.append(exc)
         return out
+
+    def _write_states(self, conn: Connection, ups: Sequence[SourceUpdate]) -> list[FetchOutcome]:
+        """What _apply_in writes for fetches that carry no items (304s, skipped bodies): the
+        same rows, with one executemany per statement shape instead of two statements each."""
+        shapes: dict[bool, list[dict[str, Any]]] = {}
+        for upd in ups:
+            row: dict[str, Any] = {
+                "k": upd.key,
+                "last_fetch_at": upd.started_at,
+                "next_check_at": upd.next_check_at,
+                "last_success_at": upd.started_at,
+            }
+            if upd.set_validators:
+                row.update(etag=upd.etag, last_modified=upd.last_modified)
+                row.update(
+                    body_hash=upd.body_hash, body_items=_read(upd) if upd.body_hash else None
+                )
+            shapes.setdefault(upd.set_validators, []).append(row)
+        for with_validators, rows in shapes.items():
+            cols = ["last_fetch_at", "next_check_at", "last_success_at"]
+            if with_validators:
+                cols += ["etag", "last_modified", "body_hash", "body_items"]
+            stmt = (
+                update(sources)
+                .where(sources.c.key == bindparam("k"))
+                .values(
+                    {c: bindparam(c) for c in cols}
+                    | {"consecutive_errors": 0, "last_error": None}
+                    | {"lease_owner": None, "lease_until": None}
+                )
+            )
+            conn.execute(stmt, rows)
+        if not ups:
+            return []
+        conn.execute(
+            fetches.insert(),
+            [
+                {
+                    "source": upd.key,
+                    "started_at": upd.started_at,
+                    "duration": upd.duration,
+                    "outcome": upd.outcome,
+                    "http_status": upd.http_status,
+                    "url": upd.url,
+                    "bytes": upd.bytes,
+                    "new": 0,
+                    "updated": 0,
+                    "unchanged": _read(upd),
+                    "error": upd.error,
+                    "error_kind": upd.error_kind,
+                    "warnings": list(upd.warnings),
+                }
+                for upd in ups
+            ],
+        )
+        return [
+            FetchOutcome(
+                key=upd.key,
+                outcome=upd.outcome,
+                http_status=upd.http_status,
+                new=0,
+                updated=0,
+                unchanged=_read(upd),
+                duration=upd.duration,
+                error=upd.error,
+                warnings=upd.warnings,
+            )
+            for upd in ups
+        ]
 
     def _apply_in(self, conn: Connection, upd: SourceUpdate) -> FetchOutcome:
         new, changed, unchanged = self._write_items(conn, upd)
@@ -757,6 +831,21 @@ def in_topics(topics: Sequence[str]) -> Any:
         t.c.assigned.is_(True),
         (t.c.origin == "manual") | ((t.c.origin == "rule") & ~manual_exists),
     )
+
+
+def _state_only(upd: SourceUpdate) -> bool:
+    """A fetch that writes only the source's state and its log row (Store._write_states)."""
+    return (
+        upd.outcome != "error"
+        and not upd.items
+        and not upd.scores
+        and upd.new_url is None
+        and upd.disable_reason is None
+    )
+
+
+def _read(upd: SourceUpdate) -> int:
+    return upd.same_body_items or 0
 
 
 def _chunks(seq: Sequence[str], n: int) -> Iterator[Sequence[str]]:
