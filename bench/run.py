@@ -165,6 +165,14 @@ def main() -> None:
         args.reader_sources = args.baseline_sources = args.pg_sources = 100
         args.pool_sources = args.sweep_sources = 100
         args.html_sources = 20
+    try:  # reader's vendored feedparser imports sgmllib: the sgmllib3k package on Python 3
+        import reader  # noqa: F401
+        import sgmllib  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError as exc:
+        raise SystemExit(
+            f"make bench compares with reader: {exc}; install the bench extra "
+            "(pip install 'reader>=3.26' sgmllib3k)"
+        ) from None
     t0 = time.perf_counter()
     load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="fw-bench-"))
