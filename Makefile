@@ -28,6 +28,7 @@ run: $(STAMP)
 
 ## make bench: the benchmarks (writes bench/RESULTS.md); not part of make test
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/run.py
 
 ## make fuzz: coverage-guided fuzzing of feed bytes -> items for FUZZ_SECONDS (default 120)
