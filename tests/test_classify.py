@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import math
 import subprocess
 import sys
@@ -790,7 +791,11 @@ def test_evaluate_counts_and_json_shape(topics: Topics) -> None:
 
 def test_dev_set_macro_f1_floor(topics: Topics) -> None:
     """The labelled dev set (read at test time, never copied) must keep its quality."""
-    assert DEV_SET.exists(), f"the labelled dev set is missing: {DEV_SET}"
+    if not DEV_SET.exists():
+        # Third-party excerpts live in ../shared/data beside the repository, never in it.
+        # CI always has that folder; elsewhere its absence is a skip, said out loud.
+        assert not os.environ.get("CI"), f"the labelled dev set is missing: {DEV_SET}"
+        pytest.skip(f"../shared/data/topics-dev.jsonl is not beside the repository ({DEV_SET})")
     lines = DEV_SET.read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines if line.strip()]
     report = evaluate(records, topics)
