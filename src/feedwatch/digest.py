@@ -641,8 +641,10 @@ def build_digest(
         home = next((t for t in order if t in e.topics), None)
         (placed[home] if home is not None else other).append(e)
 
-    def newest(e: Entry) -> tuple[float, str]:
-        return (-e.when.timestamp(), e.item_ids[0])
+    def newest(e: Entry) -> tuple[bool, float, str]:
+        # Dated news first, newest first; pages with no date of their own ("datum onbekend")
+        # after them, so that they never push the day's news down.
+        return (e.published is None, -e.when.timestamp(), e.item_ids[0])
 
     sections = [
         Section(t, titles.get(t, t), tuple(sorted(placed[t], key=newest)))
