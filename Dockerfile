@@ -25,7 +25,7 @@ USER 10001:10001
 WORKDIR /var/lib/feedwatch
 # /config: the sources, topics and digests configs (mount your own); /data: the SQLite database;
 # /out: digests and published topic feeds.
-VOLUME ["/data", "/out"]
+VOLUME ["/config", "/data", "/out"]
 HEALTHCHECK --interval=60s --timeout=5s --start-period=30s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9108/healthz', timeout=4)"]
 ENTRYPOINT ["feedwatch", "run"]
