@@ -342,3 +342,38 @@ async def test_a_bug_in_one_source_is_recorded_and_the_pass_goes_on(
     )
     assert store.fetch_log("kapot")[0]["error_kind"] == "internal"
     assert store.source_states()["kapot"].consecutive_errors == 1
+
+
+def test_cli_fetch_with_worker_processes_stores_the_same(
+    tmp_path: Path, http_server: TestServer
+) -> None:
+    http_server.route("/a.xml", body=RSS)
+    http_server.route("/b.xml", body=ATOM)
+    cfg = tmp_path / "feeds.yaml"
+    cfg.write_text(
+        "network: {allow_private: ['127.0.0.1/32'], host_delay: 0}\nsources:\n"
+        f"  - {{key: a, name: a, url: '{http_server.url('/a.xml')}', kind: rss}}\n"
+        f"  - {{key: b, name: b, url: '{http_server.url('/b.xml')}', kind: atom}}\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    rows = {}
+    for n in (1, 2):
+        db = f"sqlite:///{tmp_path / f'fw{n}.db'}"
+        res = runner.invoke(
+            cli, ["--config", str(cfg), "--database-url", db, "fetch", "--processes", str(n)]
+        )
+        assert res.exit_code == 0, res.output
+        assert "2 sources, 0 failed, 6 new items" in res.output
+        res = runner.invoke(cli, ["--database-url", db, "items", "--format", "jsonl"])
+        rows[n] = sorted(
+            (
+                r["id"],
+                r["title"],
+                r["published"],
+                tuple(r["topics"]),
+                tuple(sorted(r["scores"].items())),
+            )
+            for r in map(json.loads, res.output.splitlines())
+        )
+    assert rows[1] == rows[2] and len(rows[1]) == 6
