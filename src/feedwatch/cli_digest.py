@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DEFAULT_OUTPUT_DIR = "out"
-DEFAULT_TOPICS = ("migratie", "integratie", "asielzoekerscentrum", "veiligelanders")
 
 __all__ = ["DigestRun", "output_dir", "publish_feeds", "register", "run_digest"]
 
@@ -64,15 +63,12 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
         raise
 
 
-def topic_titles() -> dict[str, str]:
-    """Topic key -> title from the topics config (config/topics.yaml, else the packaged one)."""
-    try:
-        from feedwatch.classify import load_topics
-    except ImportError:  # pragma: no cover - classification ships with the package
-        return {t: t for t in DEFAULT_TOPICS}
-    path = Path("config/topics.yaml")
-    topics = load_topics(path if path.exists() else None)
-    return {t.key: t.title for t in topics.topics}
+def topic_titles(topics_path: str | None = None) -> dict[str, str]:
+    """Topic key -> title of the configured topics (--topics / FEEDWATCH_TOPICS, else
+    config/topics.yaml, else the packaged ones): the same rules the classifier uses."""
+    from feedwatch.pipeline import configured_topics
+
+    return {t.key: t.title for t in configured_topics(topics_path).topics}
 
 
 # ------------------------------------------------------------------------------ digest run
@@ -335,7 +331,7 @@ def digest(
         raise click.BadParameter(f"expected YYYY-MM-DD, got {day!r}", param_hint="--date") from None
     store: Store = obj.store()
     out = output_dir_option(output_dir)
-    titles = topic_titles()
+    titles = topic_titles(getattr(obj, "topics_path", None))
     source_names = _source_names(obj)
     failed = False
     for profile in chosen:
@@ -430,7 +426,7 @@ def publish(obj: Any, output_dir: str | None, limit: int, base_url: str | None) 
     """Write one Atom and one JSON Feed file per topic under $FEEDWATCH_OUTPUT_DIR/feeds/."""
     paths = publish_feeds(
         obj.store(),
-        topic_titles(),
+        topic_titles(getattr(obj, "topics_path", None)),
         output_dir_option(output_dir),
         limit=limit,
         base_url=base_url,

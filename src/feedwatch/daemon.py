@@ -238,7 +238,7 @@ class Daemon:
             day,
             now,
             out=output_dir(),
-            titles=topic_titles(),
+            titles=topic_titles(self.settings.topics_path),
             names={s.key: s.name for s in self.config.sources},
         )
         for r in runs:
