@@ -203,7 +203,7 @@ class Daemon:
         self._last_tick_end = time.monotonic()
         self.metrics.last_tick.set(time.time())
         self.metrics.failing.set(
-            sum(1 for r in self.store.source_reports() if r.enabled and r.consecutive_errors)
+            self.store.count_failing()  # one small query per tick, not the per-source report
         )
         self._heartbeat()
         return result
@@ -415,11 +415,7 @@ class Daemon:
         # Leases of sources claimed but not finished go back at once, not after expiry.
         with contextlib.suppress(FeedwatchError):
             self.store.release(
-                [
-                    s.key
-                    for s in self.store.source_states().values()
-                    if s.lease_owner == self.settings.worker_id
-                ],
+                None,
                 self.settings.worker_id,
             )
         with contextlib.suppress(FeedwatchError):

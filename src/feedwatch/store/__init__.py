@@ -367,16 +367,27 @@ class Store:
             key=lambda st: (st.next_check_at is not None, st.next_check_at or now, st.key),
         )
 
-    def release(self, keys: Iterable[str], owner: str) -> None:
-        """Give back leases that were not used (shutdown before the fetch)."""
-        keys = list(keys)
-        if not keys:
-            return
+    def release(self, keys: Iterable[str] | None, owner: str) -> None:
+        """Give back leases that were not used (shutdown before the fetch): those of `keys`,
+        or every lease `owner` holds when keys is None."""
+        mine = sources.c.lease_owner == owner
+        if keys is not None:
+            keys = list(keys)
+            if not keys:
+                return
+            mine = mine & sources.c.key.in_(keys)
         with self.engine.begin() as conn:
-            conn.execute(
-                update(sources)
-                .where(sources.c.key.in_(keys), sources.c.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None)
+            conn.execute(update(sources).where(mine).values(lease_owner=None, lease_until=None))
+
+    def count_failing(self) -> int:
+        """Enabled sources whose last fetch failed."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(sources)
+                    .where(sources.c.enabled.is_(True), sources.c.consecutive_errors > 0)
+                ).scalar_one()
             )
 
     def next_due_at(self) -> datetime | None:
