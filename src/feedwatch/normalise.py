@@ -59,7 +59,6 @@ _TRACKING_NAMES = frozenset(
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_WS_RE = re.compile(r"\s+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\u2028\u2029\ufeff]")
 _BLOCK_TAGS = re.compile(
     r"<\s*(?:br|/p|/div|/li|/h[1-6]|/tr|/blockquote|/section|/article)\b[^>]*>", re.I
@@ -127,7 +126,7 @@ def plain_text(value: str | None, limit: int | None = None) -> str:
     text = html.unescape(text)
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL_RE.sub("", text)
-    text = _WS_RE.sub(" ", text).strip()
+    text = " ".join(text.split())  # str.split() and re's \s agree on what is whitespace
     if limit is not None and len(text) > limit:
         cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
         text = cut.rstrip(" ,;:-") + "…"
