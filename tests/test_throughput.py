@@ -70,6 +70,99 @@ def test_apply_many_writes_like_apply_one_commit(tmp_path: Any) -> None:
     assert [r["new"] for r in many.fetch_log()] == [r["new"] for r in one.fetch_log()]
 
 
+def _feed(entries: list[tuple[str | None, str, str]]) -> bytes:
+    """RSS with (guid, link, title) entries, dated a day apart."""
+    guid = '<guid isPermaLink="false">{}</guid>'
+    items = "".join(
+        f"<item>{guid.format(g) if g else ''}<title>{t}</title>"
+        f"<link>{link}</link><description>{t}: het COA opent een azc.</description>"
+        f"<pubDate>Fri, {20 - i:02d} Nov 2026 10:00:00 +0100</pubDate></item>"
+        for i, (g, link, t) in enumerate(entries)
+    )
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title>"
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+def _update(key: str, state: SourceState, **result: Any) -> SourceUpdate:
+    src = source(key)
+    classifier, version = make_classifier(None)
+    fields: dict[str, Any] = {"status": 200, "fetched_at": NOW} | result
+    fetched = FetchResult(source_key=key, url=src.url, final_url=src.url, **fields)
+    return process(src, state, fetched, NOW, classifier=classifier, classifier_version=version)
+
+
+def _dump(st: Store) -> dict[str, list[tuple[Any, ...]]]:
+    from sqlalchemy import select
+
+    from feedwatch.store.models import fetches, item_topics, items, sources
+
+    out = {}
+    with st.engine.connect() as conn:
+        for table in (items, item_topics, sources):
+            cols = sorted(table.c, key=lambda c: c.name)
+            out[table.name] = sorted(tuple(map(repr, r)) for r in conn.execute(select(*cols)).all())
+        cols = [c for c in sorted(fetches.c, key=lambda c: c.name) if c.name != "id"]
+        out["fetches"] = sorted(tuple(map(repr, r)) for r in conn.execute(select(*cols)).all())
+    return out
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_batch_writes_what_one_source_at_a_time_writes(
+    kind: str, tmp_path: Any, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New, changed and unchanged items, a guid that changed for the same URL, an error, a 304,
+    a move and a source with no classifier: apply_many leaves the database apply() leaves.
+    On SQLite apply() goes through SQLAlchemy's executemany, apply_many through the driver's
+    (FAST_SQLITE_INSERTS): the same rows either way."""
+    import feedwatch.store as store_module
+    from feedwatch.errors import FetchError
+
+    def url(name: str) -> str:
+        if kind == "sqlite":
+            return f"sqlite:///{tmp_path / name}"
+        return str(request.getfixturevalue("postgres").new_database())
+
+    one, many = Store(url("one.db")), Store(url("many.db"))
+    keys = ["a", "b", "c", "d", "e"]
+    link = "https://bron.example.nl/"
+    rounds: list[dict[str, dict[str, Any]]] = [
+        {
+            "a": {"body": _feed([(None, link + "a1", "Azc open"), (None, link + "a2", "Twee")])},
+            "b": {"body": _feed([("g1", link + "b1", "Een"), ("g2", link + "b2", "Twee")])},
+            "c": {"status": 500, "error": FetchError("c", "HTTP 500", kind="http")},
+            "d": {"body": _feed([(None, link + "d1", "Een"), (None, link + "d1", "Dubbel")])},
+            "e": {"status": 304},
+        },
+        {
+            "a": {"body": _feed([(None, link + "a1", "Azc dicht"), (None, link + "a3", "Drie")])},
+            "b": {"body": _feed([("g1-new", link + "b1", "Een"), ("g2", link + "b2", "Anders")])},
+            "c": {"body": _feed([(None, link + "c1", "Terug")])},
+            "d": {"status": 304, "permanent_redirect": "http://127.0.0.1/nieuw.xml"},
+            "e": {"body": _feed([(None, link + "a1", "Zelfde link, andere bron")])},
+        },
+    ]
+    for st in (one, many):
+        st.sync_sources([source(k) for k in keys], NOW)
+    try:
+        for results in rounds:
+            states = one.source_states()
+            updates = [_update(k, states[k], **results[k]) for k in keys]
+            monkeypatch.setattr(store_module, "FAST_SQLITE_INSERTS", False)
+            expected = [one.apply(u) for u in updates]
+            monkeypatch.setattr(store_module, "FAST_SQLITE_INSERTS", True)
+            assert many.apply_many(updates) == expected
+        assert _dump(many) == _dump(one)
+        last = {k: many.fetch_log(k)[0] for k in keys}  # the newest row first
+        assert (last["a"]["new"], last["a"]["updated"], last["a"]["unchanged"]) == (1, 1, 0)
+        assert (last["b"]["new"], last["b"]["updated"], last["b"]["unchanged"]) == (0, 1, 1)
+        assert many.source_states()["d"].url == "http://127.0.0.1/nieuw.xml"
+    finally:
+        one.close()
+        many.close()
+
+
 def test_apply_many_falls_back_to_one_transaction_per_source(tmp_path: Any) -> None:
     store = Store(f"sqlite:///{tmp_path / 'x.db'}")
     store.sync_sources([source("a")], NOW)  # "ghost" is not a known source: its write fails
@@ -234,3 +327,33 @@ def replace_key(value: Any) -> Any:
     from dataclasses import replace as dc_replace
 
     return dc_replace(value, key="")
+
+
+def test_items_and_scores_pickle_by_value_with_every_field() -> None:
+    """Worker processes send items and scores back pickled: every field must survive."""
+    import pickle
+    from dataclasses import fields
+
+    from feedwatch.types import Item, TopicScore
+
+    item = Item(
+        id="i",
+        source="s",
+        url="https://x.example/1",
+        title="t",
+        summary="sum",
+        published=NOW,
+        date_source="listing",
+        first_seen=NOW,
+        updated=NOW,
+        author="a",
+        lang="nl",
+        guid="g",
+        content_hash="h",
+    )
+    score = TopicScore("migratie", 2.5, 3.0, ("asiel (title) +3.0",), True)
+    for value in (item, score):
+        back = pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == value
+        defaults = type(value)(*[None] * len(fields(value)))  # type: ignore[arg-type]
+        assert all(getattr(value, f.name) != getattr(defaults, f.name) for f in fields(value))

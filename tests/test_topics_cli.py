@@ -207,3 +207,36 @@ def test_cli_eval_on_the_dev_set() -> None:
     out = json.loads(res.output)
     assert out["n"] == 60 and out["macro_f1"] >= 0.85
     assert all(t["f1"] >= 0.75 for t in out["topics"].values())
+
+
+def test_only_scores_above_zero_are_stored_and_every_topic_is_still_reported(
+    tmp_path: Path,
+) -> None:
+    """A topic an item scored nothing on has no row, yet `why` and the JSON Lines export show
+    every configured topic for it, at 0; an item no rules have scored reports none."""
+    from sqlalchemy import select
+
+    from feedwatch.store.models import item_topics
+
+    db = f"sqlite:///{tmp_path / 'fw.db'}"
+    with Store(db) as store:
+        _azc, _beleid, opvang = seed(store)
+        with store.engine.connect() as conn:
+            stored = set(
+                conn.execute(
+                    select(item_topics.c.topic).where(item_topics.c.item_id == opvang)
+                ).scalars()
+            )
+    all_topics = {"migratie", "integratie", "asielzoekerscentrum", "veiligelanders"}
+    assert stored < all_topics  # the childcare item scores nothing on most topics
+    run = CliRunner()
+    res = run.invoke(cli, ["--database-url", db, "why", opvang])
+    assert res.exit_code == 0 and "not classified" not in res.output
+    for topic in all_topics - stored:
+        assert f"no  {topic:<20} score   0.00" in res.output
+    res = run.invoke(cli, ["--database-url", db, "items", "--format", "jsonl"])
+    records = [json.loads(line) for line in res.output.splitlines()]
+    assert len(records) == 3
+    for rec in records:
+        assert set(rec["scores"]) == all_topics
+    assert all({r["id"]: r["scores"] for r in records}[opvang][t] == 0 for t in all_topics - stored)

@@ -441,6 +441,7 @@ def items(
         since=parse_cli_date(since) if since else None,
         until=parse_cli_date(until, end=True) if until else None,
         limit=limit if limit is not None else (None if fmt == "jsonl" else 50),
+        score_topics=_topics(obj).keys if fmt == "jsonl" else (),
     )
     rows = obj.store().iter_items(query)
     if fmt == "jsonl":
@@ -509,20 +510,26 @@ def _near_miss(obj: Context, topic: str, limit: int, fmt: str) -> None:
 @click.pass_obj
 def why(obj: Context, item_ref: str) -> None:
     """The topic scores of one item and the terms that produced them."""
-    from feedwatch.store.topics import find_item, topic_rows
+    from feedwatch.pipeline import configured_topics
+    from feedwatch.store.topics import TopicRow, classifier_version, find_item, topic_rows
 
     store = obj.store()
     item = find_item(store, item_ref)
     rows = topic_rows(store, item.id)
     click.echo(f"{item.id}  {item.title}")
     click.echo(f"{item.source}  {item.url}")
-    if not rows:
+    if not rows and classifier_version(store, item.id) is None:
         click.echo("not classified yet: run `feedwatch classify`")
         return
     manual = {r.topic: r.assigned for r in rows if r.origin == "manual"}
-    for r in rows:
-        if r.origin != "rule":
-            continue
+    rule = {r.topic: r for r in rows if r.origin == "rule"}
+    # A topic the item scored nothing on has no stored row: it is shown as 0.
+    for configured in configured_topics(obj.topics_path).topics:
+        if configured.key not in rule:
+            rule[configured.key] = TopicRow(
+                configured.key, "rule", 0.0, configured.threshold, False, ()
+            )
+    for r in sorted(rule.values(), key=lambda r: r.topic):
         decided = manual.get(r.topic, r.assigned)
         mark = "yes" if decided else "no "
         note = ""
@@ -532,7 +539,7 @@ def why(obj: Context, item_ref: str) -> None:
         for term in r.terms:
             click.echo(f"      {term}")
     for topic, assigned in manual.items():
-        if not any(r.topic == topic and r.origin == "rule" for r in rows):
+        if topic not in rule:  # a label on a topic the rules no longer have
             click.echo(f"{'yes' if assigned else 'no '} {topic:<20} (label by hand)")
 
 

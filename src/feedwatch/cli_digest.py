@@ -392,6 +392,7 @@ def export_cmd(
         sources=keys,
         since=parse_cli_date(since) if since else None,
         until=parse_cli_date(until, end=True) if until else None,
+        score_topics=tuple(topic_titles(getattr(obj, "topics_path", None))),
     )
     what = ", ".join(topics) if topics else "alle onderwerpen"
     info = exporter.FeedInfo(

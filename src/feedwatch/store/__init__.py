@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
@@ -32,6 +32,9 @@ from feedwatch.store.models import fetches, item_topics, items, metadata, source
 from feedwatch.types import Item, Source, SourceState, TopicScore
 
 DEFAULT_DATABASE_URL = "sqlite:///data/feedwatch.db"
+# Bulk inserts on SQLite skip SQLAlchemy's per-row parameter handling (Store._insert_many);
+# tests turn it off to check that both ways write the same rows.
+FAST_SQLITE_INSERTS = True
 # The newest migration; tests/test_store.py checks it against Alembic's head.
 SCHEMA_REVISION = "0004"
 
@@ -99,6 +102,9 @@ class ItemQuery:
     until: datetime | None = None
     limit: int | None = None
     ids: tuple[str, ...] = ()
+    # Topics scored 0 for a classified item with no stored score for them (only scores above
+    # zero are stored): the configured topics, so that every item reports the same keys.
+    score_topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +173,9 @@ class Store:
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StorageError(f"cannot open database {self.url!r}: {exc}") from exc
         self.dialect = self.engine.dialect.name
+        self._sqlite_inserts: dict[
+            tuple[str, tuple[str, ...]], tuple[str, list[Callable[[Any], Any] | None]]
+        ] = {}
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if auto_upgrade:
@@ -480,27 +489,23 @@ class Store:
         scores, the source's state and one fetch-log row. Nothing is half-written."""
         try:
             with self.engine.begin() as conn:
-                return self._apply_in(conn, upd)
+                return self._write(conn, [upd])[0]
         except SQLAlchemyError as exc:
             raise StorageError(f"{upd.key}: could not store the fetch: {exc}") from exc
 
     def apply_many(self, updates: Sequence[SourceUpdate]) -> list[FetchOutcome | StorageError]:
         """Write several fetches with one commit, each as apply() writes it.
 
-        All of them in one transaction: a crash before its commit loses the whole batch (those
-        sources are fetched again), never part of a source. If anything fails, the batch is
-        rolled back and every fetch is written in its own transaction as apply() does, so one
-        source's failure (returned in its place as a StorageError) costs no other source its
-        write.
+        All of them in one transaction, with a fixed number of statements for the batch: a
+        crash before its commit loses the whole batch (those sources are fetched again), never
+        part of a source. If anything fails, the batch is rolled back and every fetch is
+        written in its own transaction as apply() does, so one source's failure (returned in
+        its place as a StorageError) costs no other source its write.
         """
         if len(updates) > 1:
             try:
                 with self.engine.begin() as conn:
-                    plain = [u for u in updates if _state_only(u)]
-                    done = dict(zip(map(id, plain), self._write_states(conn, plain), strict=True))
-                    return [
-                        done[id(u)] if id(u) in done else self._apply_in(conn, u) for u in updates
-                    ]
+                    return list(self._write(conn, updates))
             except DBAPIError:  # the database refused something: each source on its own
                 pass
         out: list[FetchOutcome | StorageError] = []
@@ -511,9 +516,20 @@ class Store:
                 out.append(exc)
         return out
 
+    def _write(self, conn: Connection, updates: Sequence[SourceUpdate]) -> list[FetchOutcome]:
+        """Write `updates` on `conn`: those with only state (304s, skipped bodies) with
+        _write_states, the others with _write_full; one source twice goes one at a time."""
+        if len({u.key for u in updates}) < len(updates):
+            return [o for u in updates for o in self._write(conn, [u])]
+        plain = [u for u in updates if _state_only(u)]
+        full = [u for u in updates if not _state_only(u)]
+        done = dict(zip(map(id, plain), self._write_states(conn, plain), strict=True))
+        done.update(zip(map(id, full), self._write_full(conn, full), strict=True))
+        return [done[id(u)] for u in updates]
+
     def _write_states(self, conn: Connection, ups: Sequence[SourceUpdate]) -> list[FetchOutcome]:
-        """What _apply_in writes for fetches that carry no items (304s, skipped bodies): the
-        same rows, with one executemany per statement shape instead of two statements each."""
+        """What _write_full writes for fetches that carry no items (304s, skipped bodies): the
+        same rows, with one executemany per statement shape."""
         shapes: dict[bool, list[dict[str, Any]]] = {}
         for upd in ups:
             row: dict[str, Any] = {
@@ -580,108 +596,197 @@ class Store:
             for upd in ups
         ]
 
-    def _apply_in(self, conn: Connection, upd: SourceUpdate) -> FetchOutcome:
-        new, changed, unchanged = self._write_items(conn, upd)
-        unchanged += upd.same_body_items or 0
-        self._write_source(conn, upd, new, read=new + changed + unchanged)
-        conn.execute(
-            fetches.insert().values(
-                source=upd.key,
-                started_at=upd.started_at,
-                duration=upd.duration,
-                outcome=upd.outcome,
-                http_status=upd.http_status,
-                url=upd.url,
-                bytes=upd.bytes,
-                new=new,
-                updated=changed,
-                unchanged=unchanged,
-                error=upd.error,
-                error_kind=upd.error_kind,
-                warnings=list(upd.warnings),
-            )
-        )
-        return FetchOutcome(
-            key=upd.key,
-            outcome=upd.outcome,
-            http_status=upd.http_status,
-            new=new,
-            updated=changed,
-            unchanged=unchanged,
-            duration=upd.duration,
-            error=upd.error,
-            warnings=upd.warnings,
-        )
-
-    def _write_items(self, conn: Connection, upd: SourceUpdate) -> tuple[int, int, int]:
-        if not upd.items:
-            return 0, 0, 0
-        batch: dict[str, Item] = {}
-        for it in upd.items:  # the same id twice in one feed: the first one wins
-            batch.setdefault(it.id, it)
-        ids = list(batch)
+    def _write_full(self, conn: Connection, ups: Sequence[SourceUpdate]) -> list[FetchOutcome]:
+        """Items (insert new, update changed), topic scores, each source's state and its
+        fetch-log row for `ups` (one update per source), with a fixed number of statements
+        however many sources: one round of statements per batch, not per source."""
+        if not ups:
+            return []
+        batches: list[dict[str, Item]] = []
+        for upd in ups:
+            batch: dict[str, Item] = {}
+            for it in upd.items:  # the same id twice in one feed: the first one wins
+                batch.setdefault(it.id, it)
+            batches.append(batch)
         existing: dict[str, str] = {}
-        for chunk in _chunks(ids, 500):
+        for chunk in _chunks([i for b in batches for i in b], 500):
             for item_id, chash in conn.execute(
                 select(items.c.id, items.c.content_hash).where(items.c.id.in_(chunk))
             ):
                 existing[item_id] = chash
         # A guid that changed for the same URL is the same item.
-        unknown_urls = {it.url: it.id for it in batch.values() if it.id not in existing and it.url}
+        unknown_urls = {
+            (upd.key, it.url): it.id
+            for upd, batch in zip(ups, batches, strict=True)
+            for it in batch.values()
+            if it.id not in existing and it.url
+        }
         remap: dict[str, str] = {}
         if unknown_urls:
-            for chunk in _chunks(list(unknown_urls), 500):
-                for old_id, url, chash in conn.execute(
-                    select(items.c.id, items.c.url, items.c.content_hash).where(
-                        items.c.source == upd.key, items.c.url.in_(chunk)
+            index = {upd.key: batch for upd, batch in zip(ups, batches, strict=True)}
+            keys = sorted({k for k, _u in unknown_urls})
+            for chunk in _chunks(sorted({u for _k, u in unknown_urls}), 500):
+                for old_id, key, url, chash in conn.execute(
+                    select(items.c.id, items.c.source, items.c.url, items.c.content_hash).where(
+                        items.c.source.in_(keys), items.c.url.in_(chunk)
                     )
                 ):
-                    if old_id not in batch:
-                        remap[unknown_urls[url]] = old_id
+                    if (key, url) in unknown_urls and old_id not in index[key]:
+                        remap[unknown_urls[key, url]] = old_id
                         existing[old_id] = chash
         new_rows: list[dict[str, Any]] = []
         changed_rows: list[Item] = []
-        unchanged = 0
-        for it in batch.values():
-            target = remap.get(it.id, it.id)
-            if target not in existing:
-                new_rows.append(_item_values(it, upd.classifier_version))
-            elif existing[target] != it.content_hash:
-                changed_rows.append(_replace_id(it, target))
-            else:
-                unchanged += 1
+        score_rows: list[dict[str, Any]] = []
+        rescored: set[str] = set()  # changed items whose old rule scores give way to new ones
+        counts: list[tuple[int, int, int]] = []
+        for upd, batch in zip(ups, batches, strict=True):
+            new = changed = unchanged = 0
+            for it in batch.values():
+                target = remap.get(it.id, it.id)
+                if target not in existing:
+                    new_rows.append(_item_values(it, upd.classifier_version))
+                    new += 1
+                elif existing[target] != it.content_hash:
+                    changed_rows.append(_replace_id(it, target))
+                    changed += 1
+                    if upd.scores:
+                        rescored.add(target)
+                else:
+                    unchanged += 1
+                    continue
+                score_rows.extend(_score_rows(target, upd.scores.get(it.id, ())))
+            counts.append((new, changed, unchanged + (upd.same_body_items or 0)))
         if new_rows:
-            conn.execute(self._insert_ignore(items), new_rows)
-        for it in changed_rows:
-            conn.execute(
-                update(items)
-                .where(items.c.id == it.id)
+            self._insert_many(conn, items, new_rows)
+        if changed_rows:
+            self._update_items(conn, changed_rows, {u.key: u.classifier_version for u in ups})
+        self._replace_rule_scores(conn, score_rows, rescored)
+        gaps = self._typical_gaps(conn, [u.key for u, c in zip(ups, counts, strict=True) if c[0]])
+        self._write_sources(conn, ups, counts, gaps)
+        conn.execute(
+            fetches.insert(),
+            [
+                {
+                    "source": upd.key,
+                    "started_at": upd.started_at,
+                    "duration": upd.duration,
+                    "outcome": upd.outcome,
+                    "http_status": upd.http_status,
+                    "url": upd.url,
+                    "bytes": upd.bytes,
+                    "new": new,
+                    "updated": changed,
+                    "unchanged": unchanged,
+                    "error": upd.error,
+                    "error_kind": upd.error_kind,
+                    "warnings": list(upd.warnings),
+                }
+                for upd, (new, changed, unchanged) in zip(ups, counts, strict=True)
+            ],
+        )
+        return [
+            FetchOutcome(
+                key=upd.key,
+                outcome=upd.outcome,
+                http_status=upd.http_status,
+                new=new,
+                updated=changed,
+                unchanged=unchanged,
+                duration=upd.duration,
+                error=upd.error,
+                warnings=upd.warnings,
+            )
+            for upd, (new, changed, unchanged) in zip(ups, counts, strict=True)
+        ]
+
+    def _update_items(
+        self, conn: Connection, changed: Sequence[Item], versions: dict[str, str | None]
+    ) -> None:
+        """Rewrite changed items in place, one executemany per shape (a new date or not)."""
+        cols = ("url", "title", "summary", "updated", "author", "content_hash")
+        shapes: dict[bool, list[dict[str, Any]]] = {}
+        for it in changed:
+            row = {f"v_{c}": getattr(it, c) for c in cols}
+            row.update(v_id=it.id, v_last_changed=it.first_seen, v_version=versions.get(it.source))
+            if it.published is not None:
+                row.update(v_published=it.published, v_date_source=it.date_source)
+            shapes.setdefault(it.published is not None, []).append(row)
+        for dated, rows in shapes.items():
+            values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in cols}
+            values.update(
+                last_changed=bindparam("v_last_changed"),
+                classifier_version=bindparam("v_version"),
+            )
+            if dated:
+                values.update(
+                    published=bindparam("v_published"), date_source=bindparam("v_date_source")
+                )
+            conn.execute(update(items).where(items.c.id == bindparam("v_id")).values(values), rows)
+
+    def _typical_gaps(self, conn: Connection, keys: Sequence[str]) -> dict[str, float]:
+        """The typical gap between the 20 newest items of each source of `keys`."""
+        recent: dict[str, list[datetime]] = {}
+        for chunk in _chunks(sorted(keys), 200):
+            when = func.coalesce(items.c.published, items.c.first_seen)
+            ranked = (
+                select(
+                    items.c.source.label("source"),
+                    when.label("at"),
+                    func.row_number()
+                    .over(partition_by=items.c.source, order_by=when.desc())
+                    .label("rank"),
+                )
+                .where(items.c.source.in_(chunk))
+                .subquery()
+            )
+            for key, at in conn.execute(
+                select(ranked.c.source, ranked.c.at).where(ranked.c.rank <= 20)
+            ):
+                if at is not None:
+                    recent.setdefault(key, []).append(at)
+        gaps = {key: typical_gap(times) for key, times in recent.items()}
+        return {key: gap for key, gap in gaps.items() if gap is not None}
+
+    def _write_sources(
+        self,
+        conn: Connection,
+        ups: Sequence[SourceUpdate],
+        counts: Sequence[tuple[int, int, int]],
+        gaps: dict[str, float],
+    ) -> None:
+        """Each source's state after its fetch: the common shapes with one executemany each,
+        errors, moves and disables one by one (_write_source)."""
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for upd, (new, changed, unchanged) in zip(ups, counts, strict=True):
+            read = new + changed + unchanged
+            if upd.outcome == "error" or upd.new_url or upd.disable_reason:
+                self._write_source(conn, upd, new, read=read, gap=gaps.get(upd.key))
+                continue
+            row: dict[str, Any] = {
+                "k": upd.key,
+                "last_fetch_at": upd.started_at,
+                "next_check_at": upd.next_check_at,
+                "last_success_at": upd.started_at,
+            }
+            if upd.set_validators:
+                row.update(etag=upd.etag, last_modified=upd.last_modified)
+                row.update(body_hash=upd.body_hash, body_items=read if upd.body_hash else None)
+            if new:
+                row["last_new_item_at"] = upd.started_at
+                if upd.key in gaps:
+                    row["typical_gap_seconds"] = gaps[upd.key]
+            shapes.setdefault(tuple(row), []).append(row)
+        for shape, rows in shapes.items():
+            stmt = (
+                update(sources)
+                .where(sources.c.key == bindparam("k"))
                 .values(
-                    url=it.url,
-                    title=it.title,
-                    summary=it.summary,
-                    updated=it.updated,
-                    author=it.author,
-                    content_hash=it.content_hash,
-                    last_changed=it.first_seen,
-                    classifier_version=upd.classifier_version,
-                    **(
-                        {"published": it.published, "date_source": it.date_source}
-                        if it.published is not None
-                        else {}
-                    ),
+                    {c: bindparam(c) for c in shape if c != "k"}
+                    | {"consecutive_errors": 0, "last_error": None}
+                    | {"lease_owner": None, "lease_until": None}
                 )
             )
-        if upd.scores:
-            written = {r["id"] for r in new_rows} | {it.id for it in changed_rows}
-            score_rows = [
-                _score_row(remap.get(item_id, item_id), s)
-                for item_id, scores in upd.scores.items()
-                if remap.get(item_id, item_id) in written
-                for s in scores
-            ]
-            self._replace_rule_scores(conn, score_rows, {it.id for it in changed_rows})
-        return len(new_rows), len(changed_rows), unchanged
+            conn.execute(stmt, rows)
 
     def _replace_rule_scores(
         self, conn: Connection, rows: list[dict[str, Any]], replaced: set[str] | None = None
@@ -697,9 +802,16 @@ class Store:
                     item_topics.c.item_id.in_(chunk), item_topics.c.origin == "rule"
                 )
             )
-        conn.execute(self._insert_ignore(item_topics), rows)
+        self._insert_many(conn, item_topics, rows)
 
-    def _write_source(self, conn: Connection, upd: SourceUpdate, new: int, read: int = 0) -> None:
+    def _write_source(
+        self,
+        conn: Connection,
+        upd: SourceUpdate,
+        new: int,
+        read: int = 0,
+        gap: float | None = None,
+    ) -> None:
         values: dict[str, Any] = {
             "last_fetch_at": upd.started_at,
             "next_check_at": upd.next_check_at,
@@ -721,15 +833,55 @@ class Store:
             values.update(enabled=False, disabled_reason=upd.disable_reason)
         if new:
             values["last_new_item_at"] = upd.started_at
-            when = func.coalesce(items.c.published, items.c.first_seen)
-            recent = conn.execute(
-                select(when).where(items.c.source == upd.key).order_by(when.desc()).limit(20)
-            ).scalars()
-            gap = typical_gap([t for t in recent if t is not None])
             if gap is not None:
                 values["typical_gap_seconds"] = gap
         values.update(lease_owner=None, lease_until=None)
         conn.execute(update(sources).where(sources.c.key == upd.key).values(**values))
+
+    def _insert_many(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+        """INSERT ... ON CONFLICT DO NOTHING of many rows with the same keys.
+
+        On SQLite the rows go straight to the driver's executemany, each value converted by
+        its column type's own bind processor: SQLAlchemy's per-row parameter handling costs
+        more than SQLite's insert itself, and the writer holds the GIL meanwhile. Elsewhere
+        (and with FAST_SQLITE_INSERTS off) through SQLAlchemy's executemany."""
+        if not rows:
+            return
+        cols = tuple(rows[0])
+        # Only rows that give every column: no column default of SQLAlchemy's to apply.
+        if self.dialect != "sqlite" or not FAST_SQLITE_INSERTS or len(cols) != len(table.c):
+            conn.execute(self._insert_ignore(table), rows)
+            return
+        sql, procs = self._sqlite_insert(table, cols)
+        conn.exec_driver_sql(
+            sql,
+            [
+                tuple(
+                    [
+                        value if proc is None else proc(value)
+                        for proc, value in zip(procs, [row[c] for c in cols], strict=True)
+                    ]
+                )
+                for row in rows
+            ],
+        )
+
+    def _sqlite_insert(
+        self, table: Any, cols: tuple[str, ...]
+    ) -> tuple[str, list[Callable[[Any], Any] | None]]:
+        key = (table.name, cols)
+        got = self._sqlite_inserts.get(key)
+        if got is None:
+            dialect = self.engine.dialect
+            names = ", ".join(dialect.identifier_preparer.quote(c) for c in cols)
+            marks = ", ".join("?" for _ in cols)
+            sql = (
+                f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
+                f"VALUES ({marks}) ON CONFLICT DO NOTHING"
+            )
+            got = sql, [table.c[c].type.bind_processor(dialect) for c in cols]
+            self._sqlite_inserts[key] = got
+        return got
 
     def _insert_ignore(self, table: Any) -> Any:
         if self.dialect == "postgresql":
@@ -763,8 +915,11 @@ class Store:
             for part in result.partitions():
                 rows = list(part)
                 topic_map = self._topics_for(conn, [r.id for r in rows])
+                zeros = dict.fromkeys(q.score_topics, 0.0)
                 for r in rows:
                     assigned, scores = topic_map.get(r.id, ((), {}))
+                    if zeros and r.classifier_version is not None:
+                        scores = zeros | scores
                     yield ItemRow(item=_item(r), topics=assigned, scores=scores)
 
     def _topics_for(
@@ -905,6 +1060,14 @@ def _replace_id(it: Item, new_id: str) -> Item:
     from dataclasses import replace
 
     return replace(it, id=new_id)
+
+
+def _score_rows(item_id: str, scores: Iterable[TopicScore]) -> Iterator[dict[str, Any]]:
+    """The rows to store of an item's rule scores: a topic the item scored nothing on, with no
+    terms and not assigned, has none (`why` shows it as 0 from the configured threshold)."""
+    for s in scores:
+        if s.score or s.assigned or s.terms:
+            yield _score_row(item_id, s)
 
 
 def _score_row(item_id: str, s: TopicScore) -> dict[str, Any]:

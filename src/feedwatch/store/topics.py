@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 
 from feedwatch.errors import StorageError
-from feedwatch.store import Store, _item, _score_row
+from feedwatch.store import Store, _item, _score_rows
 from feedwatch.store.models import item_topics, items
 from feedwatch.types import Item, TopicScore
 
@@ -36,6 +36,14 @@ def find_item(store: Store, ref: str) -> Item:
     if row is None:
         raise StorageError(f"no item with id {ref!r} (see `feedwatch items`)")
     return _item(row)
+
+
+def classifier_version(store: Store, item_id: str) -> str | None:
+    """The version of the rules that scored the item; None if no rules have scored it."""
+    with store.engine.connect() as conn:
+        return conn.execute(
+            select(items.c.classifier_version).where(items.c.id == item_id)
+        ).scalar_one_or_none()
 
 
 def topic_rows(store: Store, item_id: str) -> list[TopicRow]:
@@ -109,7 +117,7 @@ def reclassify(
         )
     done = 0
     for chunk in _batches(store, stmt, batch):
-        rows = [_score_row(it.id, s) for it in chunk for s in classifier(it)]
+        rows = [row for it in chunk for row in _score_rows(it.id, classifier(it))]
         ids = [it.id for it in chunk]
         with store.engine.begin() as conn:
             conn.execute(
