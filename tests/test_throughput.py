@@ -94,17 +94,17 @@ def _update(key: str, state: SourceState, **result: Any) -> SourceUpdate:
 
 
 def _dump(st: Store) -> dict[str, list[tuple[Any, ...]]]:
-    from sqlalchemy import select
-
+    """Every row as the database holds it (raw SQL: the stored text of a date, not its value)."""
     from feedwatch.store.models import fetches, item_topics, items, sources
 
     out = {}
     with st.engine.connect() as conn:
-        for table in (items, item_topics, sources):
-            cols = sorted(table.c, key=lambda c: c.name)
-            out[table.name] = sorted(tuple(map(repr, r)) for r in conn.execute(select(*cols)).all())
-        cols = [c for c in sorted(fetches.c, key=lambda c: c.name) if c.name != "id"]
-        out["fetches"] = sorted(tuple(map(repr, r)) for r in conn.execute(select(*cols)).all())
+        for table in (items, item_topics, sources, fetches):
+            cols = ", ".join(
+                sorted(c.name for c in table.c if c.name != "id" or table is not fetches)
+            )
+            rows = conn.exec_driver_sql(f"SELECT {cols} FROM {table.name}").all()
+            out[table.name] = sorted(tuple(map(repr, r)) for r in rows)
     return out
 
 

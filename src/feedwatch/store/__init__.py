@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
 from feedwatch.errors import StorageError
 from feedwatch.schedule import typical_gap
@@ -853,9 +853,8 @@ class Store:
             conn.execute(self._insert_ignore(table), rows)
             return
         sql, procs = self._sqlite_insert(table, cols)
-        conn.exec_driver_sql(
-            sql,
-            [
+        try:
+            params = [
                 tuple(
                     [
                         value if proc is None else proc(value)
@@ -863,8 +862,10 @@ class Store:
                     ]
                 )
                 for row in rows
-            ],
-        )
+            ]
+        except (ValueError, TypeError) as exc:  # as SQLAlchemy reports a value it cannot bind
+            raise StatementError(str(exc), sql, None, exc) from exc
+        conn.exec_driver_sql(sql, params)
 
     def _sqlite_insert(
         self, table: Any, cols: tuple[str, ...]
@@ -879,7 +880,9 @@ class Store:
                 f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
                 f"VALUES ({marks}) ON CONFLICT DO NOTHING"
             )
-            got = sql, [table.c[c].type.bind_processor(dialect) for c in cols]
+            # dialect_impl: SQLite's own DATETIME and JSON, as SQLAlchemy binds them
+            # dialect_impl: SQLite's own DATETIME and JSON, as SQLAlchemy binds them
+            got = sql, [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in cols]
             self._sqlite_inserts[key] = got
         return got
 
