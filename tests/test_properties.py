@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from feedwatch.classify import classify, load_topics
@@ -102,3 +102,78 @@ def test_classify_never_raises_and_scores_are_sane(title: str, text: str) -> Non
     assert [s.topic for s in scores] == [s.topic for s in classify("", "", TOPICS)]
     for s in scores:
         assert s.score >= 0 and s.assigned == (s.assigned and s.score >= s.threshold)
+
+
+# URLs near the edge of canonical_url's fast path: case, ports, users, escapes, ";", "?", "#"
+_URL_PIECES = st.sampled_from(
+    [
+        "http://",
+        "https://",
+        "HTTP://",
+        "ftp://",
+        "//",
+        "www.",
+        "bron",
+        "Bron",
+        "example",
+        ".nl",
+        ".",
+        "-",
+        ":80",
+        ":8080",
+        "@",
+        "user",
+        "/",
+        "//",
+        "nieuws",
+        "a-b_c~d",
+        "%41",
+        "%2f",
+        ";",
+        ";p",
+        "?",
+        "?utm_source=x",
+        "&q=1",
+        "#",
+        "#top",
+        " ",
+        "\t",
+        "é",
+        "ü",
+        "..",
+        "./",
+        "(1)",
+        "*",
+        "+",
+        "=",
+        "!",
+        "$",
+        "'",
+        ",",
+        ":",
+        "\u200b",
+        "xn--bcher-kva",
+    ]
+)
+
+
+@FAST
+@example("http://bron.example.nl/x;", "http://bron.example.nl/")  # urljoin drops the ";"
+@example("https://bron.example.nl", None)
+@example("https://Bron.example.nl/a", None)
+@example("https://bron.example.nl./a", None)
+@example("http://bron.example.nl:80/a", None)
+@given(
+    st.lists(_URL_PIECES, min_size=1, max_size=12).map("".join),
+    st.sampled_from([None, "https://bron.example.nl/feed", "http://bron.example.nl/", "ftp://x/"]),
+)
+def test_canonical_url_fast_path_gives_what_the_full_path_gives(url: str, base: str | None) -> None:
+    from feedwatch.normalise import _CONTROL_RE, _canonical, canonical_url
+
+    def run(f: object, *args: object) -> str | None:
+        try:
+            return f(*args)  # type: ignore[operator, no-any-return]
+        except ValueError:
+            return None
+
+    assert run(canonical_url, url, base) == run(_canonical, _CONTROL_RE.sub("", url).strip(), base)

@@ -80,11 +80,27 @@ def is_http_url(url: str | None) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
+# An absolute URL that is canonical as it stands: lower-case http(s) scheme and host name,
+# no port, user, query, fragment, percent-escape or ";" (urljoin drops an empty parameter),
+# only characters the path keeps as they are.
+_PLAIN_URL = re.compile(
+    r"https?://[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+    r"(/[A-Za-z0-9/:@!$&'()*+,=~._-]*)?"
+)
+
+
 def canonical_url(url: str, base: str | None = None) -> str:
     """A canonical form of an http(s) URL: lower-case scheme and host, no default port, no
     fragment, tracking parameters removed, remaining query kept in its order, path
     percent-encoding normalised. Idempotent. Raises ValueError for a non-http(s) URL."""
     url = _CONTROL_RE.sub("", url).strip()
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None:  # most item links: the answer of _canonical(), without the work
+        return url if plain.group(1) else url + "/"
+    return _canonical(url, base)
+
+
+def _canonical(url: str, base: str | None) -> str:
     if base:
         url = urljoin(base, url)
     parts = urlsplit(url)
