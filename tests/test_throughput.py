@@ -357,3 +357,15 @@ def test_items_and_scores_pickle_by_value_with_every_field() -> None:
         assert back == value
         defaults = type(value)(*[None] * len(fields(value)))  # type: ignore[arg-type]
         assert all(getattr(value, f.name) != getattr(defaults, f.name) for f in fields(value))
+
+
+def test_fetch_adds_a_worker_process_for_a_large_pass_on_two_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from feedwatch import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "usable_cores", lambda: 2)
+    assert cli_module.auto_processes(cli_module.AUTO_POOL_SOURCES) == 2
+    assert cli_module.auto_processes(cli_module.AUTO_POOL_SOURCES - 1) == 1
+    monkeypatch.setattr(cli_module, "usable_cores", lambda: 1)
+    assert cli_module.auto_processes(1000) == 1

@@ -24,6 +24,8 @@ from feedwatch.export import item_record
 from feedwatch.store import FetchOutcome, ItemQuery, Store
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# `fetch` adds a worker process by itself from this many sources on (auto_processes)
+AUTO_POOL_SOURCES = 50
 
 
 @dataclass
@@ -249,14 +251,14 @@ def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]], numeric: s
 @click.option(
     "--processes",
     type=click.IntRange(min=1, max=64),
-    default=1,
-    show_default=True,
-    help="Processes for parsing and classifying (N > 1 adds N - 1 worker processes; worth it "
-    "for hundreds of sources on a machine with cores to spare).",
+    default=None,
+    help="Processes for parsing and classifying: N > 1 adds N - 1 worker processes. "
+    f"[default: 2 for {AUTO_POOL_SOURCES} sources or more on a machine with 2 cores or more, "
+    "else 1]",
 )
 @click.pass_obj
 def fetch(
-    obj: Context, keys: tuple[str, ...], every: bool, progress: bool | None, processes: int
+    obj: Context, keys: tuple[str, ...], every: bool, progress: bool | None, processes: int | None
 ) -> None:
     """One pass over the due sources: fetch, extract, classify, store.
 
@@ -273,6 +275,8 @@ def fetch(
         raise click.UsageError(f"unknown source key(s): {', '.join(unknown)}")
     store = obj.store()
     classifier, version = make_classifier(obj.topics_path)
+    if processes is None:
+        processes = auto_processes(len(keys) or sum(s.enabled for s in config.sources))
     # Worker processes start before any thread or event loop exists (they fork).
     pool = ProcessPool(processes - 1, obj.topics_path) if processes > 1 else None
     show = progress if progress is not None else _interactive(obj)
@@ -306,6 +310,19 @@ def fetch(
             else "nothing due"
         )
     sys.exit(result.exit_code)
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def auto_processes(sources: int) -> int:
+    """One worker process beside the main one when a pass is large enough to gain from it
+    and a second core is there: parsing and classifying then overlap fetching and writing."""
+    return 2 if sources >= AUTO_POOL_SOURCES and usable_cores() >= 2 else 1
 
 
 # ---------------------------------------------------------------------------------- sources
