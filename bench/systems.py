@@ -46,6 +46,49 @@ def current_rss_mb() -> float:
     return pages * resource.getpagesize() / 1024 / 1024
 
 
+def _kb(path: str, fields: tuple[str, ...]) -> int:
+    total = 0
+    try:
+        with open(path) as f:
+            for line in f:
+                name, _, rest = line.partition(":")
+                if name in fields:
+                    total += int(rest.split()[0])
+    except OSError:
+        pass
+    return total
+
+
+class Footprint:
+    """Samples, every 0.1 s, this process's RSS plus the private pages (USS) of its worker
+    processes: what the pair holds in memory, a forked worker's shared pages counted once."""
+
+    def __init__(self, pids: list[int]) -> None:
+        import threading
+
+        self.pids = pids
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def sample(self) -> float:
+        kb = _kb("/proc/self/status", ("VmRSS",))
+        for pid in self.pids:
+            kb += _kb(f"/proc/{pid}/smaps_rollup", ("Private_Clean", "Private_Dirty"))
+        self.peak_mb = max(self.peak_mb, kb / 1024)
+        return self.peak_mb
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self.sample()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.sample()
+
+
 def set_mode(base: str, mode: str) -> None:
     with urllib.request.urlopen(f"{base}/__mode/{mode}") as r:
         r.read()
@@ -97,6 +140,7 @@ def feedwatch(args: argparse.Namespace) -> dict[str, Any]:
         pool = ProcessPool(args.processes)
         assert pool.classifier_version == version
     after_import = current_rss_mb()
+    footprint = Footprint(list(pool._pool._processes) if pool is not None else [])
     passes: dict[str, list[tuple[float, int]]] = {"first": [], "304": [], "unchanged": []}
     tmp = Path(tempfile.mkdtemp(prefix="fw-bench-"))
 
@@ -130,6 +174,7 @@ def feedwatch(args: argparse.Namespace) -> dict[str, Any]:
             set_mode(args.base, "validators")
             cycle(store)  # the validators back in the store for the next 304 pass
         store.close()
+        footprint.stop()
         return {"passes": passes, "rss_after_import": after_import, "peak_rss": peak_rss_mb()}
     for run in range(args.runs):
         url = (
@@ -145,6 +190,7 @@ def feedwatch(args: argparse.Namespace) -> dict[str, Any]:
         passes["unchanged"].append(cycle(store))
         set_mode(args.base, "validators")
         store.close()
+    peak_footprint = footprint.stop()
     if pool is not None:
         pool.close()
     return {
@@ -152,6 +198,7 @@ def feedwatch(args: argparse.Namespace) -> dict[str, Any]:
         "rss_after_import": after_import,
         "peak_rss": peak_rss_mb(),
         "worker_peak_rss": children_peak_rss_mb(),
+        "peak_footprint": peak_footprint,
     }
 
 
