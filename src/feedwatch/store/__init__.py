@@ -558,43 +558,7 @@ class Store:
                 )
             )
             conn.execute(stmt, rows)
-        if not ups:
-            return []
-        conn.execute(
-            fetches.insert(),
-            [
-                {
-                    "source": upd.key,
-                    "started_at": upd.started_at,
-                    "duration": upd.duration,
-                    "outcome": upd.outcome,
-                    "http_status": upd.http_status,
-                    "url": upd.url,
-                    "bytes": upd.bytes,
-                    "new": 0,
-                    "updated": 0,
-                    "unchanged": _read(upd),
-                    "error": upd.error,
-                    "error_kind": upd.error_kind,
-                    "warnings": list(upd.warnings),
-                }
-                for upd in ups
-            ],
-        )
-        return [
-            FetchOutcome(
-                key=upd.key,
-                outcome=upd.outcome,
-                http_status=upd.http_status,
-                new=0,
-                updated=0,
-                unchanged=_read(upd),
-                duration=upd.duration,
-                error=upd.error,
-                warnings=upd.warnings,
-            )
-            for upd in ups
-        ]
+        return self._log_fetches(conn, ups, [(0, 0, _read(upd)) for upd in ups])
 
     def _write_full(self, conn: Connection, ups: Sequence[SourceUpdate]) -> list[FetchOutcome]:
         """Items (insert new, update changed), topic scores, each source's state and its
@@ -663,6 +627,16 @@ class Store:
         self._replace_rule_scores(conn, score_rows, rescored)
         gaps = self._typical_gaps(conn, [u.key for u, c in zip(ups, counts, strict=True) if c[0]])
         self._write_sources(conn, ups, counts, gaps)
+        return self._log_fetches(conn, ups, counts)
+
+    def _log_fetches(
+        self, conn: Connection, ups: Sequence[SourceUpdate], counts: Sequence[tuple[int, int, int]]
+    ) -> list[FetchOutcome]:
+        """One fetch-log row per update, with its (new, updated, unchanged) counts, in one
+        executemany; the outcomes the caller reports."""
+        if not ups:
+            return []
+        pairs = list(zip(ups, counts, strict=True))
         conn.execute(
             fetches.insert(),
             [
@@ -681,7 +655,7 @@ class Store:
                     "error_kind": upd.error_kind,
                     "warnings": list(upd.warnings),
                 }
-                for upd, (new, changed, unchanged) in zip(ups, counts, strict=True)
+                for upd, (new, changed, unchanged) in pairs
             ],
         )
         return [
@@ -696,7 +670,7 @@ class Store:
                 error=upd.error,
                 warnings=upd.warnings,
             )
-            for upd, (new, changed, unchanged) in zip(ups, counts, strict=True)
+            for upd, (new, changed, unchanged) in pairs
         ]
 
     def _update_items(
