@@ -529,36 +529,10 @@ class Store:
 
     def _write_states(self, conn: Connection, ups: Sequence[SourceUpdate]) -> list[FetchOutcome]:
         """What _write_full writes for fetches that carry no items (304s, skipped bodies): the
-        same rows, with one executemany per statement shape."""
-        shapes: dict[bool, list[dict[str, Any]]] = {}
-        for upd in ups:
-            row: dict[str, Any] = {
-                "k": upd.key,
-                "last_fetch_at": upd.started_at,
-                "next_check_at": upd.next_check_at,
-                "last_success_at": upd.started_at,
-            }
-            if upd.set_validators:
-                row.update(etag=upd.etag, last_modified=upd.last_modified)
-                row.update(
-                    body_hash=upd.body_hash, body_items=_read(upd) if upd.body_hash else None
-                )
-            shapes.setdefault(upd.set_validators, []).append(row)
-        for with_validators, rows in shapes.items():
-            cols = ["last_fetch_at", "next_check_at", "last_success_at"]
-            if with_validators:
-                cols += ["etag", "last_modified", "body_hash", "body_items"]
-            stmt = (
-                update(sources)
-                .where(sources.c.key == bindparam("k"))
-                .values(
-                    {c: bindparam(c) for c in cols}
-                    | {"consecutive_errors": 0, "last_error": None}
-                    | {"lease_owner": None, "lease_until": None}
-                )
-            )
-            conn.execute(stmt, rows)
-        return self._log_fetches(conn, ups, [(0, 0, _read(upd)) for upd in ups])
+        source's state and its log row, with one executemany per statement shape."""
+        counts = [(0, 0, _read(upd)) for upd in ups]
+        self._write_sources(conn, ups, counts, {})
+        return self._log_fetches(conn, ups, counts)
 
     def _write_full(self, conn: Connection, ups: Sequence[SourceUpdate]) -> list[FetchOutcome]:
         """Items (insert new, update changed), topic scores, each source's state and its
