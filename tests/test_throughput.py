@@ -369,3 +369,23 @@ def test_fetch_adds_a_worker_process_for_a_large_pass_on_two_cores(
     assert cli_module.auto_processes(cli_module.AUTO_POOL_SOURCES - 1) == 1
     monkeypatch.setattr(cli_module, "usable_cores", lambda: 1)
     assert cli_module.auto_processes(1000) == 1
+
+
+def test_count_due_counts_due_and_unstored_sources(store: Store) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from feedwatch.store.models import sources
+
+    srcs = [source("due"), source("later"), source("off")]
+    store.sync_sources(srcs, NOW)
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(sources)
+            .where(sources.c.key == "later")
+            .values(next_check_at=NOW + timedelta(hours=1))
+        )
+        conn.execute(update(sources).where(sources.c.key == "off").values(enabled=False))
+    assert store.count_due(NOW, ["due", "later", "off", "new"]) == 2  # "due" and "new"
+    assert store.count_due(NOW + timedelta(hours=2), ["due", "later"]) == 2

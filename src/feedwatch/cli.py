@@ -253,7 +253,7 @@ def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]], numeric: s
     type=click.IntRange(min=1, max=64),
     default=None,
     help="Processes for parsing and classifying: N > 1 adds N - 1 worker processes. "
-    f"[default: 2 for {AUTO_POOL_SOURCES} sources or more on a machine with 2 cores or more, "
+    f"[default: 2 when {AUTO_POOL_SOURCES} sources or more are to be fetched on 2 cores or more, "
     "else 1]",
 )
 @click.pass_obj
@@ -275,8 +275,10 @@ def fetch(
         raise click.UsageError(f"unknown source key(s): {', '.join(unknown)}")
     store = obj.store()
     classifier, version = make_classifier(obj.topics_path)
-    if processes is None:
-        processes = auto_processes(len(keys) or sum(s.enabled for s in config.sources))
+    if processes is None:  # a worker process only for a pass large enough to gain from it
+        enabled = [s.key for s in config.sources if s.enabled]
+        size = len(keys) or (len(enabled) if every else store.count_due(datetime.now(UTC), enabled))
+        processes = auto_processes(size)
     # Worker processes start before any thread or event loop exists (they fork).
     pool = ProcessPool(processes - 1, obj.topics_path) if processes > 1 else None
     show = progress if progress is not None else _interactive(obj)

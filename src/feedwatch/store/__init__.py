@@ -315,6 +315,18 @@ class Store:
         with self.engine.connect() as conn:
             return [_state(r) for r in conn.execute(stmt).all()]
 
+    def count_due(self, now: datetime, keys: Iterable[str]) -> int:
+        """How many of `keys` (distinct) a pass would fetch now: due, or not stored yet."""
+        wanted = list(keys)
+        stored = due = 0
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted, 500):
+                stmt = select(sources.c.next_check_at, sources.c.enabled)
+                for at, enabled in conn.execute(stmt.where(sources.c.key.in_(chunk))):
+                    stored += 1
+                    due += bool(enabled) and (at is None or at <= now)
+        return due + len(wanted) - stored
+
     def claim_due(
         self,
         now: datetime,
