@@ -15,6 +15,7 @@ single-threaded; elsewhere it spawns.
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -60,6 +61,11 @@ class ProcessPool:
             raise ValueError("a process pool needs at least one process")
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        if context.get_start_method() == "fork":
+            # What exists now (modules, config, rules) lives as long as the process: out of the
+            # collector's reach, so that no collection in either process writes to those pages
+            # and the forked worker keeps sharing them (~10 MB less private memory in bench/).
+            gc.freeze()
         self._pool = ProcessPoolExecutor(
             processes, mp_context=context, initializer=_init, initargs=(topics_path,)
         )
