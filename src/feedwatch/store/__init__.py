@@ -749,14 +749,13 @@ class Store:
             conn.execute(stmt, rows)
 
     def _replace_rule_scores(
-        self, conn: Connection, rows: list[dict[str, Any]], replaced: set[str] | None = None
+        self, conn: Connection, rows: list[dict[str, Any]], replaced: set[str]
     ) -> None:
-        """Insert rule scores, first deleting the old ones of `replaced` (default: of every
-        item in `rows`; a brand-new item has none to delete)."""
+        """Insert rule scores, first deleting the old ones of the (changed) items `replaced`;
+        a brand-new item has none to delete."""
         if not rows:
             return
-        ids = sorted(replaced if replaced is not None else {r["item_id"] for r in rows})
-        for chunk in _chunks(ids, 500):
+        for chunk in _chunks(sorted(replaced), 500):
             conn.execute(
                 item_topics.delete().where(
                     item_topics.c.item_id.in_(chunk), item_topics.c.origin == "rule"
