@@ -5,6 +5,7 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
+COPY alembic ./alembic
 COPY scripts/install-venv.sh ./scripts/
 RUN sh scripts/install-venv.sh /opt/venv postgres
 

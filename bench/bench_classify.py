@@ -15,7 +15,7 @@ import string
 import time
 from pathlib import Path
 
-from feedwatch.classify import classify, load_topics
+from feedwatch.core.classify import classify, load_topics
 
 DEV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "topics-dev.jsonl"
 

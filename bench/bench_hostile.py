@@ -35,10 +35,10 @@ def one_run(deadline: float) -> dict[str, object]:
     from faultserver import FAULTS, FaultServer, good_feed
     from httpserver import TestServer
 
-    from feedwatch import netpolicy
-    from feedwatch.config import Config, NetworkConfig
-    from feedwatch.pipeline import run_fetch
-    from feedwatch.store import Store
+    from feedwatch.app.pipeline import run_fetch
+    from feedwatch.config.sources import Config, NetworkConfig
+    from feedwatch.edges.http import netpolicy
+    from feedwatch.edges.store import Store
     from feedwatch.types import Source
 
     async def fake_resolve(host: str, port: int) -> list[str]:

@@ -53,8 +53,8 @@ def load_feeds(root: Path) -> list[tuple[str, bytes, str]]:
 def parse_figures(feeds: list[tuple[str, bytes, str]], runs: int) -> dict[str, Any]:
     import feedparser
 
-    from feedwatch.extract import fastfeed
-    from feedwatch.extract.feeds import parse_feed
+    from feedwatch.core.extract import fastfeed
+    from feedwatch.core.extract.feeds import parse_feed
 
     def feedwatch_parse(subset: list[tuple[str, bytes, str]]) -> int:
         return sum(
@@ -82,8 +82,8 @@ def parse_figures(feeds: list[tuple[str, bytes, str]], runs: int) -> dict[str, A
 
 
 def corpus_items(feeds: list[tuple[str, bytes, str]]) -> list[Any]:
-    from feedwatch.extract.feeds import parse_feed
-    from feedwatch.normalise import normalise
+    from feedwatch.core.extract.feeds import parse_feed
+    from feedwatch.core.normalise import normalise
 
     items = []
     for i, (p, body, ct) in enumerate(feeds):
@@ -95,7 +95,7 @@ def corpus_items(feeds: list[tuple[str, bytes, str]]) -> list[Any]:
 
 
 def classify_figures(items: list[Any], runs: int) -> dict[str, Any]:
-    from feedwatch.pipeline import make_classifier
+    from feedwatch.app.pipeline import make_classifier
 
     classifier, _version = make_classifier(None)
     assert classifier is not None
@@ -116,9 +116,9 @@ class Row:
 
 
 def digest_figures(items: list[Any], runs: int) -> dict[str, Any]:
-    from feedwatch.digest import build_digest, period_for, render_email, render_markdown
-    from feedwatch.digests_config import DigestProfile
-    from feedwatch.pipeline import make_classifier
+    from feedwatch.app.pipeline import make_classifier
+    from feedwatch.config.digests import DigestProfile
+    from feedwatch.core.digest import build_digest, period_for, render_email, render_markdown
 
     classifier, _version = make_classifier(None)
     assert classifier is not None

@@ -106,9 +106,9 @@ def read_list(path: Path) -> list[tuple[str, str]]:
 
 
 def feedwatch(args: argparse.Namespace) -> dict[str, Any]:
-    from feedwatch.config import Config, NetworkConfig
-    from feedwatch.pipeline import make_classifier, run_fetch
-    from feedwatch.store import Store
+    from feedwatch.app.pipeline import make_classifier, run_fetch
+    from feedwatch.config.sources import Config, NetworkConfig
+    from feedwatch.edges.store import Store
     from feedwatch.types import Source
 
     docs = read_list(args.feeds)
@@ -135,7 +135,7 @@ def feedwatch(args: argparse.Namespace) -> dict[str, Any]:
     classifier, version = make_classifier(None)
     pool = None
     if args.processes:  # before any thread: the workers fork from a single-threaded process
-        from feedwatch.workers import ProcessPool
+        from feedwatch.app.workers import ProcessPool
 
         pool = ProcessPool(args.processes)
         assert pool.classifier_version == version

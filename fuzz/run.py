@@ -11,7 +11,7 @@ executions per second, findings by kind. Exit status 1 when something was found.
 
 Seeds: the feeds of tests/data/feeds and every feed-like file of demo/site (read in place),
 plus a few hostile shapes written here. Coverage-guided with atheris (libFuzzer), over
-feedparser, sgmllib and feedwatch.extract; without atheris a mutation loop (bit flips, byte
+feedparser, sgmllib and feedwatch.core.extract; without atheris a mutation loop (bit flips, byte
 runs, splices of two seeds, XML-ish token insertions) does the same job less cleverly.
 """
 
@@ -85,9 +85,9 @@ class Finding(Exception):
 
 def target(data: bytes) -> None:
     """One execution: raises for a finding, returns quietly otherwise."""
+    from feedwatch.core.extract.feeds import parse_feed
+    from feedwatch.core.normalise import normalise
     from feedwatch.errors import ExtractError
-    from feedwatch.extract.feeds import parse_feed
-    from feedwatch.normalise import normalise
 
     try:
         parsed = parse_feed("fuzz", data, HEADERS, "https://bron.example.nl/feed.xml", NOW)
@@ -212,8 +212,8 @@ def run_atheris(seconds: float, seed: int) -> int:
     with atheris.instrument_imports(include=["feedparser", "sgmllib", "feedwatch"]):
         import feedparser  # noqa: F401
 
-        import feedwatch.extract.feeds
-        import feedwatch.normalise  # noqa: F401
+        import feedwatch.core.extract.feeds
+        import feedwatch.core.normalise  # noqa: F401
     stats = Stats(seconds)
     corpus = Path(os.environ.get("FUZZ_CORPUS", "")) if os.environ.get("FUZZ_CORPUS") else None
     import tempfile

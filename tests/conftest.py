@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from httpserver import http_server  # noqa: F401  (the fixture, for every test module)
 
-from feedwatch.store import Store
+from feedwatch.edges.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

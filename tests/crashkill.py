@@ -12,7 +12,7 @@ Digest: an SMTP server (aiosmtpd) that waits before accepting each message; each
 own profile; `feedwatch digest --profile <p>` is killed at a random moment, then (after the
 delivery claim's lease is made to expire, as 10 minutes would) run again without a kill. The
 digest must arrive at least once (never lost); a second copy is allowed only in the window
-"accepted by SMTP but not yet marked sent", and those are counted. Used by tests/test_crash.py.
+"accepted by SMTP but not yet marked sent", and those are counted. Used by tests/app/test_crash.py.
 """
 
 from __future__ import annotations

@@ -37,7 +37,9 @@ class SourceError(FeedwatchError):
 class FetchError(SourceError):
     """The source could not be fetched (DNS, refused, timeout, HTTP error, too large, refused address)."""
 
-    def __init__(self, key: str, message: str, *, kind: str = "fetch", retry_after: float | None = None):
+    def __init__(
+        self, key: str, message: str, *, kind: str = "fetch", retry_after: float | None = None
+    ):
         self.kind = kind
         self.retry_after = retry_after
         super().__init__(key, message)

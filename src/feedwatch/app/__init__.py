@@ -1,0 +1,1 @@
+"""Application shells: they read the clock, open clients and processes, and call the core."""

@@ -1,0 +1,442 @@
+"""`feedwatch run`: the scheduler shell — ticks that claim and fetch due sources, digests on their
+cron, maintenance, signals, heartbeat, metrics.
+
+APScheduler only ticks; what is due lives in the database (sources.next_check_at and leases), so a
+restart resumes the plan, and several workers on one PostgreSQL share the work without a queue of
+their own. Jobs have fixed ids (`tick`, `digest:<profile>`, `maintenance`), coalesce and never
+overlap themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from feedwatch.app.pipeline import RunResult, make_classifier, run_fetch
+from feedwatch.config.sources import Config, load_config
+from feedwatch.edges.http.robots import RobotsCache
+from feedwatch.edges.store import FetchOutcome, Store
+from feedwatch.errors import FeedwatchError
+
+log = logging.getLogger("feedwatch.daemon")
+
+AMSTERDAM = "Europe/Amsterdam"
+FETCH_LOG_RETENTION = timedelta(days=90)
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonSettings:
+    tick: float = 30.0  # seconds between ticks
+    batch: int = 200  # sources claimed per tick
+    lease: timedelta = timedelta(minutes=10)  # a dead worker's sources come back after this
+    grace: float = 10.0  # seconds in-flight fetches get to finish on SIGTERM
+    metrics: tuple[str, int] | None = None  # (host, port) of /healthz and /metrics
+    topics_path: str | None = None
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    )
+
+
+class Metrics:
+    """Prometheus metrics of one worker, on a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.fetches = Counter(
+            "feedwatch_fetches", "Fetches by outcome", ["outcome"], registry=self.registry
+        )
+        self.new_items = Counter("feedwatch_new_items", "New items stored", registry=self.registry)
+        self.duration = Histogram(
+            "feedwatch_fetch_duration_seconds",
+            "Fetch duration",
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.ticks = Counter("feedwatch_ticks", "Scheduler ticks run", registry=self.registry)
+        self.last_tick = Gauge(
+            "feedwatch_last_tick_timestamp_seconds",
+            "When the last tick ended",
+            registry=self.registry,
+        )
+        self.failing = Gauge(
+            "feedwatch_sources_failing", "Sources whose last fetch failed", registry=self.registry
+        )
+
+    def record(self, o: FetchOutcome) -> None:
+        self.fetches.labels(o.outcome).inc()
+        self.new_items.inc(o.new)
+        self.duration.observe(o.duration)
+
+
+class _HealthHandler(BaseHTTPRequestHandler):
+    daemon_ref: Daemon
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        d = self.daemon_ref
+        if self.path.split("?")[0] == "/metrics":
+            body = generate_latest(d.metrics.registry)
+            self._send(200, body, CONTENT_TYPE_LATEST)
+        elif self.path.split("?")[0] == "/healthz":
+            ok, words = d.health()
+            self._send(200 if ok else 503, (words + "\n").encode(), "text/plain; charset=utf-8")
+        else:
+            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+
+    def _send(self, status: int, body: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def due_today(trigger: CronTrigger, now: datetime) -> bool:
+    """Whether the trigger had a fire time between the start of today (Amsterdam) and now."""
+    zone = ZoneInfo(AMSTERDAM)
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    first: datetime | None = trigger.get_next_fire_time(None, midnight)
+    return first is not None and first <= now
+
+
+# Module-level job functions (APScheduler's advice): they look the daemon up by reference.
+_current: Daemon | None = None
+
+
+async def tick_job() -> None:
+    if _current is not None:
+        await _current.tick()
+
+
+async def maintenance_job() -> None:
+    if _current is not None:
+        await _current.maintenance()
+
+
+async def digest_job(profile: str) -> None:
+    if _current is not None:
+        await _current.digest(profile)
+
+
+class Daemon:
+    """One worker. `run()` returns the process exit code."""
+
+    def __init__(
+        self,
+        config_path: str | None,
+        database_url: str | None,
+        settings: DaemonSettings | None = None,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config_path = config_path
+        self.settings = settings or DaemonSettings()
+        self.clock = clock
+        self.config: Config = load_config(config_path)
+        self.store = Store(database_url)
+        self.metrics = Metrics()
+        self.started_at = clock()
+        self.stopping = asyncio.Event()
+        self._tick_task: asyncio.Task[RunResult | None] | None = None
+        self._last_tick_end: float | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._http: ThreadingHTTPServer | None = None
+        self._signals = 0
+        self.classifier, self.classifier_version = make_classifier(self.settings.topics_path)
+        self.robots = RobotsCache()  # lives as long as the worker: robots.txt is kept for a day
+
+    # ------------------------------------------------------------------ jobs
+
+    async def tick(self) -> RunResult | None:
+        """Claim the due sources and fetch them; one tick at a time."""
+        if self.stopping.is_set():
+            return None
+        now = self.clock()
+        self.store.sync_sources(self.config.sources, now)
+        claimed = self.store.claim_due(
+            now, self.settings.worker_id, lease=self.settings.lease, limit=self.settings.batch
+        )
+        result: RunResult | None = None
+        if claimed:
+            task = asyncio.ensure_future(
+                run_fetch(
+                    self.config,
+                    self.store,
+                    keys=[s.key for s in claimed],
+                    clock=self.clock,
+                    classifier=self.classifier,
+                    classifier_version=self.classifier_version,
+                    on_done=self.metrics.record,
+                    sync=False,
+                    robots=self.robots,
+                )
+            )
+            self._tick_task = task
+            try:
+                result = await asyncio.shield(task)
+            finally:
+                if task.done():
+                    self._tick_task = None
+        self.metrics.ticks.inc()
+        self._last_tick_end = time.monotonic()
+        self.metrics.last_tick.set(time.time())
+        self.metrics.failing.set(
+            self.store.count_failing()  # one small query per tick, not the per-source report
+        )
+        self._heartbeat()
+        return result
+
+    async def maintenance(self) -> None:
+        now = self.clock()
+        pruned = await asyncio.to_thread(self.store.prune_fetch_log, now - FETCH_LOG_RETENTION)
+        await asyncio.to_thread(self.store.optimize)
+        log.info("maintenance: pruned %d fetch-log rows, optimized the database", pruned)
+
+    async def digest(self, profile: str) -> None:
+        await asyncio.to_thread(self.run_digest, profile)
+
+    def run_digest(self, name: str) -> None:
+        """Build and deliver today's digest of one profile (exactly once across workers: the
+        digest row's unique (profile, period) key decides who builds it)."""
+        from feedwatch.cli.digest import output_dir, run_digest, topic_titles
+        from feedwatch.config.digests import digests_path, load_digests
+
+        cfg = load_digests(digests_path(self.config.path))
+        try:
+            profile = cfg.profile(name)
+        except KeyError:
+            log.warning("digest profile %s is no longer configured", name)
+            return
+        now = self.clock()
+        day = now.astimezone(ZoneInfo(AMSTERDAM)).date()
+        runs = run_digest(
+            self.store,
+            cfg,
+            profile,
+            day,
+            now,
+            out=output_dir(),
+            titles=topic_titles(self.settings.topics_path),
+            names={s.key: s.name for s in self.config.sources},
+        )
+        for r in runs:
+            if r.error:
+                log.warning("digest %s %s: %s (%s)", r.profile, r.period, r.status, r.error)
+            else:
+                log.info("digest %s %s: %s, %d items", r.profile, r.period, r.status, r.items)
+
+    # --------------------------------------------------------------- health
+
+    def health(self) -> tuple[bool, str]:
+        if self.stopping.is_set():
+            return False, "stopping"
+        if self._last_tick_end is None:
+            return True, "starting"
+        age = time.monotonic() - self._last_tick_end
+        if age > max(3 * self.settings.tick, 120) and self._tick_task is None:
+            return False, f"no tick for {age:.0f} s"
+        return True, "ok"
+
+    def next_jobs(self) -> list[dict[str, Any]]:
+        if self._scheduler is None:
+            return []
+        return [
+            {
+                "id": j.id,
+                "next_run": j.next_run_time.astimezone(UTC).isoformat()
+                if j.next_run_time
+                else None,
+            }
+            for j in self._scheduler.get_jobs()
+        ]
+
+    def _heartbeat(self) -> None:
+        try:
+            self.store.heartbeat(
+                self.settings.worker_id,
+                socket.gethostname(),
+                os.getpid(),
+                self.started_at,
+                self.clock(),
+                {"jobs": self.next_jobs(), "config": str(self.config.path)},
+            )
+        except FeedwatchError as exc:
+            log.warning("heartbeat failed: %s", exc)
+
+    # ------------------------------------------------------------- signals
+
+    def _on_stop_signal(self, signame: str) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            log.warning("%s again: exiting now", signame)
+            os._exit(130)  # every write is one transaction: nothing is left half-done
+        log.info(
+            "%s: finishing in-flight fetches (at most %.0f s), then stopping",
+            signame,
+            self.settings.grace,
+        )
+        self.stopping.set()
+
+    def _on_reload(self) -> None:
+        try:
+            new = load_config(self.config_path)
+        except FeedwatchError as exc:
+            log.error("SIGHUP: config not reloaded, keeping the old one: %s", exc)
+            return
+        self.config = new
+        self.store.sync_sources(new.sources, self.clock())
+        self._schedule_digests()
+        log.info("SIGHUP: config reloaded (%d sources)", len(new.sources))
+
+    # ------------------------------------------------------------------ run
+
+    def _schedule_digests(self) -> None:
+        if self._scheduler is None:
+            return
+        from feedwatch.config.digests import digests_path, load_digests
+
+        try:
+            profiles = load_digests(digests_path(self.config.path)).profiles
+        except FeedwatchError as exc:
+            log.error("digest profiles not loaded: %s", exc)
+            return
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+        now = self.clock()
+        for profile in profiles:
+            trigger = CronTrigger.from_crontab(profile.schedule, timezone=AMSTERDAM)
+            self._scheduler.add_job(
+                digest_job,
+                trigger,
+                args=[profile.name],
+                id=f"digest:{profile.name}",
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=3600,
+                replace_existing=True,
+            )
+            if due_today(trigger, now):
+                # Today's digest time has passed (the daemon was down then, or starts late):
+                # deliver it now. A digest already sent today is not sent again.
+                self._scheduler.add_job(
+                    digest_job,
+                    args=[profile.name],
+                    id=f"digest-catch-up:{profile.name}",
+                    next_run_time=datetime.now(UTC),
+                    replace_existing=True,
+                )
+
+    def _start_http(self) -> None:
+        if self.settings.metrics is None:
+            return
+        handler = type("Handler", (_HealthHandler,), {"daemon_ref": self})
+        self._http = ThreadingHTTPServer(self.settings.metrics, handler)
+        self._http.daemon_threads = True
+        threading.Thread(target=self._http.serve_forever, daemon=True, name="metrics").start()
+        host, port = self._http.server_address[:2]
+        log.info("health and metrics on http://%s:%s/healthz and /metrics", host, port)
+
+    async def run(self) -> int:
+        global _current
+        _current = self
+        loop = asyncio.get_running_loop()
+        for sig, name in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")):
+            loop.add_signal_handler(sig, self._on_stop_signal, name)
+        loop.add_signal_handler(signal.SIGHUP, self._on_reload)
+
+        scheduler = AsyncIOScheduler(timezone=AMSTERDAM, event_loop=loop)
+        self._scheduler = scheduler
+        scheduler.add_listener(self._job_error, EVENT_JOB_ERROR)
+        scheduler.add_job(
+            tick_job,
+            IntervalTrigger(seconds=self.settings.tick),
+            id="tick",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.add_job(
+            maintenance_job,
+            CronTrigger(hour=4, minute=17, timezone=AMSTERDAM),
+            id="maintenance",
+            coalesce=True,
+            max_instances=1,
+        )
+        self._schedule_digests()
+        self._start_http()
+        scheduler.start()
+        log.info(
+            "feedwatch worker %s running: %d sources, tick every %.0f s",
+            self.settings.worker_id,
+            len(self.config.sources),
+            self.settings.tick,
+        )
+        try:
+            await self.stopping.wait()
+        finally:
+            await self._shutdown(scheduler)
+        return 0
+
+    async def _shutdown(self, scheduler: AsyncIOScheduler) -> None:
+        scheduler.shutdown(wait=False)
+        task = self._tick_task
+        if task is not None and not task.done():
+            done, _ = await asyncio.wait({task}, timeout=self.settings.grace)
+            if not done:
+                log.warning(
+                    "fetches still running after %.0f s: cancelling them", self.settings.grace
+                )
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        # Leases of sources claimed but not finished go back at once, not after expiry.
+        with contextlib.suppress(FeedwatchError):
+            self.store.release(
+                None,
+                self.settings.worker_id,
+            )
+        with contextlib.suppress(FeedwatchError):
+            self.store.worker_stopped(self.settings.worker_id, self.clock())
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        self.store.close()
+        log.info("stopped cleanly")
+
+    def _job_error(self, event: JobExecutionEvent) -> None:
+        log.error(
+            "job %s failed: %r",
+            event.job_id,
+            event.exception,
+            exc_info=(type(event.exception), event.exception, event.traceback)
+            if event.exception
+            else None,
+        )
+
+
+def run_daemon(config_path: str | None, database_url: str | None, settings: DaemonSettings) -> int:
+    daemon = Daemon(config_path, database_url, settings)
+    return asyncio.run(daemon.run())

@@ -1,0 +1,399 @@
+"""The web steps around pipeline.process(): robots.txt, pagination, sitemaps, article enrichment.
+
+`pipeline.run_fetch()` calls `fetch_source()` once per due source. A feed (rss/atom/json) is
+fetched and handed to the pure `process()` as before. An HTML, sitemap or auto source also:
+
+- asks robots.txt first (a disallowed listing is an error on the source and is not fetched;
+  a disallowed article or later page is a warning and is skipped);
+- on its first successful fetch only, follows "next page" links up to `max_pages` pages;
+- for a sitemap index, reads up to `sitemap_max_children` child sitemaps, and takes at most
+  `sitemap_max_new` new URLs per run (newest first; the rest come in later runs);
+- enriches at most `enrich_limit` new or changed items per run that lack a date, a summary or a
+  title, from their article page: date (page-meta / page-text), summary, title; else a
+  trustworthy Last-Modified (http-last-modified); else the item stays first-seen.
+
+An enriched item keeps the content hash of its listing version, so the next run, which sees the
+same listing, finds it unchanged and does not fetch the article again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from feedwatch.core.extract import resolve_kind
+from feedwatch.core.extract.html import extract_article, find_next_page
+from feedwatch.core.extract.sitemap import SitemapEntry, newest_first, parse_sitemap, sitemap_items
+from feedwatch.core.normalise import MAX_SUMMARY, MAX_TITLE, check_date, plain_text
+from feedwatch.edges.http.fetch import FetchSettings, HostLimiter, fetch
+from feedwatch.edges.http.robots import RobotsCache
+from feedwatch.edges.store import SourceUpdate, Store
+from feedwatch.errors import FetchError
+from feedwatch.types import FetchResult, Item, Source, SourceState, TopicScore
+
+__all__ = [
+    "DEFAULT_ENRICH_LIMIT",
+    "Harvest",
+    "fetch_source",
+    "needs_enrichment",
+    "trusted_last_modified",
+]
+
+DEFAULT_ENRICH_LIMIT = 10  # article pages per source per run
+SITEMAP_MAX_CHILDREN = 10  # child sitemaps read per run from an index
+SITEMAP_MAX_NEW = 100  # new URLs taken from a sitemap per run
+LAST_MODIFIED_MIN_AGE = timedelta(minutes=10)
+ROBOTS_KINDS = frozenset({"html", "sitemap", "auto"})
+
+Classifier = Callable[[Item], Sequence[TopicScore]]
+Scores = dict[str, tuple[TopicScore, ...]]
+# pipeline.process() somewhere else (workers.ProcessPool.process): source, state, result, now
+Offload = Callable[[Source, SourceState, FetchResult, datetime], Awaitable[SourceUpdate]]
+
+
+@dataclass
+class Harvest:
+    """The shared tools of one run, passed to every source's fetch."""
+
+    client: httpx.AsyncClient
+    settings: FetchSettings
+    limiter: HostLimiter
+    robots: RobotsCache
+    store: Store
+    clock: Callable[[], datetime]
+    classifier: Classifier | None = None
+    classifier_version: str | None = None
+    enrich_limit: int = DEFAULT_ENRICH_LIMIT
+    sitemap_max_children: int = SITEMAP_MAX_CHILDREN
+    sitemap_max_new: int = SITEMAP_MAX_NEW
+    # key -> (digest, items) of the last body read: Store.body_hashes()
+    bodies: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    offload: Offload | None = None  # runs process() for a full response, e.g. in a worker
+
+
+def _refused(source: Source, url: str, reason: str, now: datetime) -> FetchResult:
+    return FetchResult(
+        source_key=source.key,
+        url=url,
+        final_url=url,
+        status=None,
+        error=FetchError(source.key, reason, kind="robots"),
+        fetched_at=now,
+    )
+
+
+async def _get(h: Harvest, source: Source, url: str) -> FetchResult:
+    return await fetch(
+        h.client, source.key, url, settings=h.settings, limiter=h.limiter, now=h.clock()
+    )
+
+
+async def fetch_source(h: Harvest, source: Source, state: SourceState) -> SourceUpdate:
+    """Fetch one source with everything its kind needs; never raises for the source's faults."""
+    from feedwatch.app.pipeline import process
+
+    def run_process(result: FetchResult, st: SourceState = state) -> SourceUpdate:
+        return process(
+            source,
+            st,
+            result,
+            h.clock(),
+            classifier=h.classifier,
+            classifier_version=h.classifier_version,
+        )
+
+    if source.kind in ROBOTS_KINDS:
+        verdict = await h.robots.check(
+            h.client, state.url, settings=h.settings, limiter=h.limiter, key=source.key
+        )
+        if not verdict.allowed:
+            reason = verdict.reason or "robots.txt disallows the page"
+            return run_process(_refused(source, state.url, reason, h.clock()))
+    result = await fetch(
+        h.client,
+        source.key,
+        state.url,
+        etag=state.etag,
+        last_modified=state.last_modified,
+        settings=h.settings,
+        limiter=h.limiter,
+        now=h.clock(),
+    )
+    digest = None
+    if result.ok and source.kind != "sitemap":  # a sitemap index's children may change
+        from feedwatch.app.pipeline import body_digest, unchanged
+
+        digest = body_digest(source, result.body, h.classifier_version)
+        last, n_items = h.bodies.get(source.key, ("", 0))
+        if last == digest and resolve_kind(source, result) != "sitemap":
+            return unchanged(source, state, result, h.clock(), digest, n_items)
+    if h.offload is not None and result.ok:
+        update = await h.offload(source, state, result, h.clock())
+    else:
+        update = run_process(result)
+    if update.outcome != "ok" or not result.ok:
+        return update
+    kind = resolve_kind(source, result)
+    if kind not in ("html", "sitemap"):
+        return replace(update, body_hash=digest)
+    items = list(update.items)
+    scores: Scores = dict(update.scores)
+    warnings = list(update.warnings)
+    paged = kind == "html" and state.last_success_at is None and source.max_pages > 1
+    if paged:
+        await _more_pages(h, source, state, result, items, scores, warnings, run_process)
+    known = await asyncio.to_thread(
+        h.store.known_items, source.key, [i.id for i in items], [i.url for i in items if i.url]
+    )
+    if kind == "sitemap":
+        items, scores = await _sitemap(h, source, result, items, scores, warnings, known)
+    items = await _enrich(h, source, items, scores, warnings, known, result)
+    return replace(
+        update,
+        items=tuple(items),
+        scores=scores,
+        warnings=tuple(warnings),
+        # the digest stands for this one page's items: not when later pages were read too
+        body_hash=digest if kind == "html" and not paged else None,
+    )
+
+
+# ------------------------------------------------------------------------------- pagination
+
+
+async def _more_pages(
+    h: Harvest,
+    source: Source,
+    state: SourceState,
+    first: FetchResult,
+    items: list[Item],
+    scores: Scores,
+    warnings: list[str],
+    run_process: Callable[[FetchResult, SourceState], SourceUpdate],
+) -> None:
+    """Follow next-page links (first fetch only) and add their items to `items`."""
+    seen = {first.url, first.final_url}
+    ids = {i.id for i in items}
+    page = first
+    for _ in range(source.max_pages - 1):
+        nxt = find_next_page(page.body, page.final_url or page.url, page.headers)
+        if nxt is None or nxt in seen:
+            return
+        seen.add(nxt)
+        verdict = await h.robots.check(
+            h.client, nxt, settings=h.settings, limiter=h.limiter, key=source.key
+        )
+        if not verdict.allowed:
+            warnings.append(f"next page not fetched: {verdict.reason}")
+            return
+        page = await _get(h, source, nxt)
+        upd = run_process(page, replace(state, url=nxt, etag=None, last_modified=None))
+        if upd.outcome != "ok" or not page.ok:
+            warnings.append(f"next page {nxt}: {upd.error or 'no answer'}")
+            return
+        for item in upd.items:
+            if item.id not in ids:
+                ids.add(item.id)
+                items.append(item)
+                if item.id in upd.scores:
+                    scores[item.id] = upd.scores[item.id]
+        warnings.extend(upd.warnings)
+
+
+# --------------------------------------------------------------------------------- sitemaps
+
+
+def _is_known(item: Item, known: dict[str, str]) -> bool:
+    return item.id in known or (bool(item.url) and item.url in known)
+
+
+def _known_hash(item: Item, known: dict[str, str]) -> str | None:
+    return known.get(item.id) or (known.get(item.url) if item.url else None)
+
+
+async def _sitemap(
+    h: Harvest,
+    source: Source,
+    result: FetchResult,
+    items: list[Item],
+    scores: Scores,
+    warnings: list[str],
+    known: dict[str, str],
+) -> tuple[list[Item], Scores]:
+    """Read an index's children; keep changed URLs and at most `sitemap_max_new` new ones."""
+    from feedwatch.app.pipeline import build_items
+
+    now = h.clock()
+    try:
+        top = parse_sitemap(result.body, now=now)
+    except ValueError:
+        top = None
+    if top is not None and top.kind == "index":
+        children = newest_first(top.entries)
+        if len(children) > h.sitemap_max_children:
+            warnings.append(
+                f"sitemap index lists {len(children)} sitemaps; read the newest "
+                f"{h.sitemap_max_children}"
+            )
+        entries: list[SitemapEntry] = []
+        for child in children[: h.sitemap_max_children]:
+            verdict = await h.robots.check(
+                h.client, child.url, settings=h.settings, limiter=h.limiter, key=source.key
+            )
+            if not verdict.allowed:
+                warnings.append(f"child sitemap not fetched: {verdict.reason}")
+                continue
+            got = await _get(h, source, child.url)
+            if not got.ok:
+                msg = got.error.message if got.error is not None else f"HTTP {got.status}"
+                warnings.append(f"child sitemap {child.url}: {msg}")
+                continue
+            try:
+                sub = parse_sitemap(got.body, now=now)
+            except ValueError as exc:
+                warnings.append(f"child sitemap {child.url}: {exc}")
+                continue
+            if sub.kind == "index":
+                warnings.append(f"child sitemap {child.url} is itself an index; not followed")
+                continue
+            entries.extend(sub.entries)
+        raws = sitemap_items(entries, len(entries))
+        items, scores = build_items(
+            source,
+            raws,
+            now,
+            base_url=result.final_url or result.url,
+            classifier=h.classifier,
+        )
+        fresh_known = await asyncio.to_thread(
+            h.store.known_items, source.key, [i.id for i in items], [i.url for i in items]
+        )
+        known.update(fresh_known)
+    new = [i for i in items if not _is_known(i, known)]
+    changed = [i for i in items if _is_known(i, known) and _known_hash(i, known) != i.content_hash]
+    if len(new) > h.sitemap_max_new:
+        warnings.append(
+            f"{len(new)} new URLs in the sitemap; took the newest {h.sitemap_max_new}, "
+            "the rest follow in later runs"
+        )
+    kept = changed + new[: h.sitemap_max_new]
+    return kept, {i.id: scores[i.id] for i in kept if i.id in scores}
+
+
+# ------------------------------------------------------------------------------- enrichment
+
+
+def needs_enrichment(item: Item) -> bool:
+    """An item with a link but no date, no summary or no real title."""
+    if not item.url:
+        return False
+    return item.published is None or not item.summary or item.title == item.url
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def trusted_last_modified(
+    responses: dict[str, FetchResult], now: datetime, *, listing: FetchResult | None = None
+) -> dict[str, datetime]:
+    """The Last-Modified values (same keys as `responses`) that can stand in for a publication date. Pure.
+
+    Last-Modified is often not the publication: dynamic pages stamp the time they were served,
+    and a deploy stamps every page of a site at once. A value is trusted only when it parses,
+    lies after 1995 and not after `now`, is at least 10 minutes older than the response's own
+    Date and than `now`, is not shared by another article of the same run, and differs from the
+    listing page's Last-Modified.
+    """
+    parsed: dict[str, datetime] = {}
+    for url, res in responses.items():
+        lm = check_date(_http_date(res.headers.get("last-modified")), now)
+        if lm is None or lm > now:
+            continue
+        served = min(_http_date(res.headers.get("date")) or now, now)
+        if served - lm < LAST_MODIFIED_MIN_AGE:
+            continue
+        parsed[url] = lm
+    counts: dict[datetime, int] = {}
+    for lm in parsed.values():
+        counts[lm] = counts.get(lm, 0) + 1
+    listing_lm = _http_date(listing.headers.get("last-modified")) if listing else None
+    return {u: lm for u, lm in parsed.items() if counts[lm] == 1 and lm != listing_lm}
+
+
+async def _article(h: Harvest, source: Source, url: str, warnings: list[str]) -> FetchResult | None:
+    verdict = await h.robots.check(
+        h.client, url, settings=h.settings, limiter=h.limiter, key=source.key
+    )
+    if not verdict.allowed:
+        warnings.append(f"article not fetched: {verdict.reason}")
+        return None
+    got = await _get(h, source, url)
+    if not got.ok:
+        msg = got.error.message if got.error is not None else f"HTTP {got.status}"
+        warnings.append(f"article {url}: {msg}")
+        return None
+    return got
+
+
+async def _enrich(
+    h: Harvest,
+    source: Source,
+    items: list[Item],
+    scores: Scores,
+    warnings: list[str],
+    known: dict[str, str],
+    listing: FetchResult,
+) -> list[Item]:
+    """Items with what their article pages add (at most `enrich_limit` pages)."""
+    if h.enrich_limit <= 0:
+        return items
+    wanted = [i for i in items if needs_enrichment(i) and _known_hash(i, known) != i.content_hash]
+    todo = wanted[: h.enrich_limit]
+    if len(wanted) > len(todo):
+        warnings.append(
+            f"{len(wanted) - len(todo)} items not enriched: at most {h.enrich_limit} article "
+            "pages per source per run"
+        )
+    if not todo:
+        return items
+    fetched = await asyncio.gather(*(_article(h, source, i.url, warnings) for i in todo))
+    responses = {i.id: r for i, r in zip(todo, fetched, strict=True) if r is not None}
+    now = h.clock()
+    trusted = trusted_last_modified(responses, now, listing=listing)
+    enriched: dict[str, Item] = {}
+    for item in todo:
+        res = responses.get(item.id)
+        if res is None:
+            continue
+        info = extract_article(res.body, res.final_url or res.url, now=now, headers=res.headers)
+        new = item
+        published = check_date(info.published, now)
+        if new.published is None and published is not None and info.date_source is not None:
+            new = replace(new, published=published, date_source=info.date_source)
+        elif new.published is None and item.id in trusted:
+            new = replace(new, published=trusted[item.id], date_source="http-last-modified")
+        if not new.summary and info.summary:
+            new = replace(new, summary=plain_text(info.summary, MAX_SUMMARY))
+        if new.title == new.url and info.title:
+            new = replace(new, title=plain_text(info.title, MAX_TITLE))
+        if new.lang is None and info.lang:
+            lang = info.lang.strip().lower().replace("_", "-").split("-")[0]
+            new = replace(new, lang=lang if lang.isalpha() else None)
+        # new.content_hash stays the listing version's: the next run sees it unchanged
+        if new != item:
+            enriched[item.id] = new
+            if h.classifier is not None:
+                scores[item.id] = tuple(h.classifier(new))
+    return [enriched.get(i.id, i) for i in items]

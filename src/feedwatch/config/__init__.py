@@ -1,0 +1,1 @@
+"""Configuration: YAML files -> validated frozen values (the only pydantic users)."""

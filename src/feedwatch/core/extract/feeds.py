@@ -1,0 +1,339 @@
+"""Feed bytes -> RawItems: RSS 0.9x/1.0/2.0 and Atom through feedparser, JSON Feed directly.
+
+Pure: never fetches anything. feedparser is always handed a BytesIO (a bare bytes or str body
+is treated as a file name or URL by feedparser 6), with DOCTYPE internal subsets removed first
+(entity-expansion bombs), and with its own HTML sanitising off: summaries become plain text in
+normalise() and anything rendered later is escaped or re-sanitised there.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_tz
+from typing import Any
+
+import feedparser
+
+from feedwatch.core.extract import fastfeed
+from feedwatch.errors import ExtractError
+from feedwatch.types import RawItem
+
+MAX_ITEMS = 200
+
+# Exceptions after which feedparser's result is still whole (lemon24/reader does the same).
+_SURVIVABLE = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+_DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.S | re.I)
+_DOCTYPE_ANY = re.compile(rb"<!DOCTYPE[^>]*>", re.I)
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
+_HTML_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
+)
+_ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.I | re.S)
+_TZ_NAMES = {
+    "CET": 1,
+    "CEST": 2,
+    "MET": 1,
+    "MEST": 2,
+    "WET": 0,
+    "WEST": 1,
+    "BST": 1,
+    "UT": 0,
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+}
+_RFC822_TZ = re.compile(r"\s([A-Z]{1,5})\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    items: tuple[RawItem, ...]
+    warnings: tuple[str, ...] = ()
+    title: str | None = None
+    lang: str | None = None
+
+
+def parse_feed(
+    key: str, body: bytes, headers: Mapping[str, str], url: str, now: datetime
+) -> ParsedFeed:
+    """Parse a feed body. Raises ExtractError when it is not a usable feed."""
+    stripped = body.lstrip()
+    if not stripped:
+        raise ExtractError(key, "empty response (200 with no body)")
+    if stripped[:1] in (b"{", b"["):
+        return parse_json_feed(key, body, now)
+    if _HTML_START.match(body[:4096]):
+        raise ExtractError(key, "got an HTML page where a feed was expected")
+    return _parse_xml_feed(key, body, headers, url, now)
+
+
+def _safe_xml(body: bytes) -> bytes:
+    """Remove DOCTYPE internal subsets (entity declarations) before any parser sees them."""
+    head = body[:65536]
+    if b"<!" not in head:
+        return body
+    if _DOCTYPE_SUBSET.search(head) or _ENTITY_DECL.search(head):
+        body = _DOCTYPE_SUBSET.sub(b"", body, count=1)
+        body = _DOCTYPE_ANY.sub(b"", body, count=1)
+        if _ENTITY_DECL.search(body[:65536]):
+            # A declaration outside a well-formed DOCTYPE: nothing legitimate looks like that.
+            raise ValueError("entity declarations outside a DOCTYPE")
+    return body
+
+
+def _parse_xml_feed(
+    key: str, body: bytes, headers: Mapping[str, str], url: str, now: datetime
+) -> ParsedFeed:
+    try:
+        safe = _safe_xml(body)
+    except ValueError as exc:
+        raise ExtractError(key, f"refused XML: {exc}") from None
+    response_headers = {k.lower(): v for k, v in headers.items()}
+    response_headers.setdefault("content-location", url)
+    # The common case (plain RSS 2.0 / Atom 1.0 in UTF-8) through lxml, ~8x faster; feedparser
+    # reads everything else (tests/core/test_fastparse.py: both give the same items).
+    parsed: Mapping[str, Any] | None = fastfeed.parse_common(safe, response_headers, url)
+    if parsed is None:
+        try:
+            parsed = feedparser.parse(
+                io.BytesIO(safe),
+                response_headers=response_headers,
+                sanitize_html=False,
+                resolve_relative_uris=False,
+            )
+        except UnicodeError as exc:  # feedparser 6.0.14 on &#xD800; or a non-ASCII encoding name
+            raise ExtractError(key, f"not a valid feed: {_bozo_words(exc)}") from None
+    entries = parsed.get("entries") or []
+    version = parsed.get("version")
+    warnings: list[str] = []
+    if parsed.get("bozo"):
+        bozo = parsed.get("bozo_exception")
+        if not isinstance(bozo, _SURVIVABLE):
+            reason = _bozo_words(bozo)
+            if not entries:
+                raise ExtractError(key, f"not a valid feed: {reason}")
+            if _cut_off(body):  # the last entry may stop halfway: never store half an item
+                entries = entries[:-1]
+                if not entries:
+                    raise ExtractError(key, f"not a valid feed: {reason}; the body is cut off")
+                reason += "; the body is cut off, dropped its last entry"
+            warnings.append(f"feed is not well-formed ({reason}); kept {len(entries)} entries")
+    if not version and not entries:
+        raise ExtractError(key, "not a feed (no RSS, Atom or JSON Feed found in the response)")
+
+    feed = parsed.get("feed") or {}
+    feed_lang = _lang(feed.get("language"))
+    items: list[RawItem] = []
+    broken = 0
+    for entry in entries:
+        try:
+            items.append(_entry_item(entry, feed_lang, now))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            broken += 1
+    if entries and not items:
+        raise ExtractError(key, f"none of the {len(entries)} entries could be read")
+    if broken:
+        warnings.append(f"skipped {broken} unreadable entries")
+    if len(items) > MAX_ITEMS:
+        warnings.append(f"kept the newest {MAX_ITEMS} of {len(items)} entries")
+        items = _newest(items, MAX_ITEMS)
+    title = feed.get("title")
+    return ParsedFeed(
+        items=tuple(items),
+        warnings=tuple(warnings),
+        title=str(title) if title else None,
+        lang=feed_lang,
+    )
+
+
+def _cut_off(body: bytes) -> bool:
+    """True when the document does not end with the end tag of a feed's root element."""
+    return _ROOT_END.search(body[-256:]) is None
+
+
+def _bozo_words(exc: object) -> str:
+    text = str(exc) or type(exc).__name__
+    text = text.replace("\n", " ").strip()
+    return text[:200]
+
+
+def _entry_item(entry: Mapping[str, Any], feed_lang: str | None, now: datetime) -> RawItem:
+    link = entry.get("link")
+    if not link:
+        for candidate in entry.get("links") or []:
+            if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
+                link = candidate["href"]
+                break
+    summary = entry.get("summary")
+    if not summary:
+        content = entry.get("content") or []
+        if content:
+            summary = content[0].get("value")
+    published = parse_feed_date(entry.get("published"), now)
+    updated = parse_feed_date(entry.get("updated"), now)
+    if published is None:
+        published = parse_feed_date(entry.get("created"), now)
+    lang = _lang((entry.get("title_detail") or {}).get("language")) or feed_lang
+    return RawItem(
+        title=_str(entry.get("title")),
+        link=_str(link),
+        guid=_str(entry.get("id")),
+        summary=_str(summary),
+        published=published,
+        updated=updated,
+        date_source="feed" if (published or updated) else None,
+        author=_str(entry.get("author")),
+        lang=lang,
+    )
+
+
+def _str(value: object) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _lang(value: object) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip().lower().replace("_", "-").split("-")[0] or None
+
+
+def _newest(items: list[RawItem], n: int) -> list[RawItem]:
+    floor = datetime.min.replace(tzinfo=UTC)
+    ordered = sorted(items, key=lambda i: i.published or i.updated or floor, reverse=True)
+    return ordered[:n]
+
+
+def parse_feed_date(value: object, now: datetime | None = None) -> datetime | None:
+    """A feed date string (RFC 822 or ISO 8601, with CET/CEST known) -> aware UTC, or None.
+
+    Strict on purpose: feedparser's own date parser turns month 13 into next year and reads
+    CEST as UTC (RELIABILITY.md §8). Dutch spellings go to extract.dates when present.
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or len(text) > 100:
+        return None
+    result = _parse_iso(text) or _parse_rfc822(text)
+    if result is None and now is not None:
+        result = _parse_other(text, now)
+    return result
+
+
+def _parse_iso(text: str) -> datetime | None:
+    if not text[:4].isdigit():
+        return None
+    candidate = text.replace(" ", "T", 1) if len(text) > 10 and text[10] == " " else text
+    try:
+        dt = datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        # An ISO date without offset in a feed: take it as UTC, as feed readers do.
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _parse_rfc822(text: str) -> datetime | None:
+    offset: int | None = None
+    m = _RFC822_TZ.search(text)
+    if m and m.group(1) in _TZ_NAMES:
+        offset = _TZ_NAMES[m.group(1)] * 3600
+        text = text[: m.start()] + " +0000"
+    try:
+        parts = parsedate_tz(text)
+    except (ValueError, IndexError, TypeError):
+        return None
+    if parts is None:
+        return None
+    year, month, day, hour, minute, second = parts[:6]
+    tz_offset = parts[9] if offset is None else offset
+    if tz_offset is None or abs(tz_offset) >= 24 * 3600:
+        if tz_offset is not None:
+            return None
+        tz_offset = 0
+    try:
+        dt = datetime(
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            min(second, 59),
+            tzinfo=timezone(timedelta(seconds=tz_offset)),
+        )
+        return dt.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parse_other(text: str, now: datetime) -> datetime | None:
+    try:
+        from feedwatch.core.extract import dates
+    except ImportError:  # pragma: no cover - the module ships with the package
+        return None
+    return dates.parse_date(text, now=now)
+
+
+def parse_json_feed(key: str, body: bytes, now: datetime | None = None) -> ParsedFeed:
+    """JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ExtractError(key, f"not valid JSON: {str(exc)[:120]}") from None
+    if not isinstance(data, dict) or not str(data.get("version", "")).startswith(
+        "https://jsonfeed.org/version/"
+    ):
+        raise ExtractError(key, "JSON without a JSON Feed 'version' (not a JSON Feed)")
+    raw_items = data.get("items")
+    if not isinstance(raw_items, list):
+        raise ExtractError(key, "JSON Feed without an 'items' list")
+    feed_lang = _lang(data.get("language"))
+    items: list[RawItem] = []
+    broken = 0
+    for entry in raw_items:
+        if not isinstance(entry, dict):
+            broken += 1
+            continue
+        published = parse_feed_date(entry.get("date_published"), now)
+        updated = parse_feed_date(entry.get("date_modified"), now)
+        authors = entry.get("authors") or ([entry["author"]] if entry.get("author") else [])
+        author = None
+        if authors and isinstance(authors[0], dict):
+            author = _str(authors[0].get("name"))
+        summary = entry.get("summary") or entry.get("content_text") or entry.get("content_html")
+        items.append(
+            RawItem(
+                title=_str(entry.get("title")),
+                link=_str(entry.get("url") or entry.get("external_url")),
+                guid=_str(entry.get("id")),
+                summary=_str(summary),
+                published=published,
+                updated=updated,
+                date_source="feed" if (published or updated) else None,
+                author=author,
+                lang=_lang(entry.get("language")) or feed_lang,
+            )
+        )
+    warnings: list[str] = []
+    if broken:
+        warnings.append(f"skipped {broken} unreadable entries")
+    if raw_items and not items:
+        raise ExtractError(key, f"none of the {len(raw_items)} entries could be read")
+    if len(items) > MAX_ITEMS:
+        warnings.append(f"kept the newest {MAX_ITEMS} of {len(items)} entries")
+        items = _newest(items, MAX_ITEMS)
+    title = data.get("title")
+    return ParsedFeed(
+        items=tuple(items), warnings=tuple(warnings), title=_str(title), lang=feed_lang
+    )

@@ -1,0 +1,1 @@
+"""Adapters, one per outside thing: HTTP, the database, mail."""
