@@ -1034,3 +1034,19 @@ def evaluate(records: Iterable[Mapping[str, Any]], topics: Topics) -> EvalReport
             f1s.append(f1)
     macro = round(sum(f1s) / len(f1s), 4) if f1s else 0.0
     return EvalReport(n, macro, per, tuple(misses), topics.version)
+
+
+_DEFAULT_TOPICS: Topics | None = None
+
+
+def classify_text(title: str, text: str, *, lang: str | None = None) -> dict[str, TopicScore]:
+    """Score a text against the topics shipped with feedwatch: {topic: TopicScore}.
+
+    Each TopicScore says whether the topic is assigned, its score and threshold, and the terms
+    that produced it (``explain([...])`` words it). ``lang`` is accepted for the stable API; the
+    rules detect Dutch and English by themselves.
+    """
+    global _DEFAULT_TOPICS
+    if _DEFAULT_TOPICS is None:
+        _DEFAULT_TOPICS = load_topics()
+    return {s.topic: s for s in classify(title, text, _DEFAULT_TOPICS)}
