@@ -19,6 +19,7 @@ test: $(STAMP)
 	sh scripts/system-deps.sh
 	$(BIN)/ruff check src tests demo bench fuzz
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/python -m pytest -q
 

@@ -6,9 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from operator import attrgetter
+from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from feedwatch.errors import FetchError
+
+# Dates are aware UTC inside feedwatch and Amsterdam time at its edges (days, schedules, pages).
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 SourceKind = Literal["rss", "atom", "json", "html", "sitemap", "auto"]
 DateSource = Literal[
@@ -158,3 +163,57 @@ class TopicScore:
 
 _ITEM_FIELDS = attrgetter(*(f.name for f in fields(Item)))
 _SCORE_FIELDS = attrgetter(*(f.name for f in fields(TopicScore)))
+
+
+# ------------------------------------------------------------------------ digest profiles
+
+DEFAULT_SUBJECT = "feedwatch {title}: {count} ({date})"
+
+
+@dataclass(frozen=True, slots=True)
+class EmailOutput:
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+    sender: str = "feedwatch <feedwatch@localhost>"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestProfile:
+    """One digest profile: what goes in, when, where it goes."""
+
+    name: str
+    title: str = ""
+    topics: tuple[str, ...] = ()  # empty: every topic
+    sources: tuple[str, ...] = ()  # empty: every source
+    schedule: str = "0 7 * * *"  # cron, Europe/Amsterdam
+    language: Literal["nl", "en"] = "nl"
+    empty: Literal["send", "skip"] = "send"
+    markdown: bool = True
+    markdown_dir: str | None = None  # default $FEEDWATCH_OUTPUT_DIR/digests
+    email: EmailOutput | None = None
+    subject: str = DEFAULT_SUBJECT
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str = "localhost"
+    port: int = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    user: str | None = None
+    timeout: float = 30.0
+    retries: int = 3  # extra attempts after a temporary (4xx or connection) failure
+    retry_delay: float = 10.0  # seconds before the first retry; doubles each time
+
+
+@dataclass(frozen=True, slots=True)
+class DigestsConfig:
+    path: Path | None
+    profiles: tuple[DigestProfile, ...] = ()
+    smtp: SmtpConfig | None = None
+
+    def profile(self, name: str) -> DigestProfile:
+        for p in self.profiles:
+            if p.name == name:
+                return p
+        raise KeyError(name)

@@ -24,13 +24,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import httpx
-
 from feedwatch.core.extract import resolve_kind
 from feedwatch.core.extract.html import extract_article, find_next_page
 from feedwatch.core.extract.sitemap import SitemapEntry, newest_first, parse_sitemap, sitemap_items
 from feedwatch.core.normalise import MAX_SUMMARY, MAX_TITLE, check_date, plain_text
-from feedwatch.edges.http.fetch import FetchSettings, HostLimiter, fetch
+from feedwatch.edges.http.fetch import Client, FetchSettings, HostLimiter, fetch
 from feedwatch.edges.http.robots import RobotsCache
 from feedwatch.edges.store import SourceUpdate, Store
 from feedwatch.errors import FetchError
@@ -60,7 +58,7 @@ Offload = Callable[[Source, SourceState, FetchResult, datetime], Awaitable[Sourc
 class Harvest:
     """The shared tools of one run, passed to every source's fetch."""
 
-    client: httpx.AsyncClient
+    client: Client
     settings: FetchSettings
     limiter: HostLimiter
     robots: RobotsCache

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 from xml.sax.saxutils import escape, quoteattr
 
-from feedwatch.core.digest import md_escape, md_url, one_line, safe_url
+from feedwatch.textsafe import md_escape, md_url, one_line, safe_url
 from feedwatch.types import Item
 
 __all__ = [

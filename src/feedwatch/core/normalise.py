@@ -10,6 +10,7 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
+from feedwatch.textsafe import is_http_url
 from feedwatch.types import DateSource, Item, RawItem
 
 MAX_TITLE = 300
@@ -68,16 +69,6 @@ _DROP_ELEMENTS = re.compile(
 )
 _TAG_RE = re.compile(r"<[^>]*>")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
-
-
-def is_http_url(url: str | None) -> bool:
-    if not url:
-        return False
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 # An absolute URL that is canonical as it stands: lower-case http(s) scheme and host name,
