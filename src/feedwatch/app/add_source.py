@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from feedwatch.app.deliver import atomic_text
 from feedwatch.app.pipeline import fetch_settings
 from feedwatch.config._yaml import COMPOSER
 from feedwatch.config.sources import (
@@ -222,11 +221,5 @@ def append_source(path: Path, fields: dict[str, str], comment: str = "") -> None
     if new is None:
         new = _ruamel_append(text, fields)
     parse_config(new, path, environ={})  # raises ConfigError, and then nothing is written
-    fd, tmp = tempfile.mkstemp(prefix=".feeds-", suffix=".yaml", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_text(path) as fh:
+        fh.write(new)
