@@ -10,14 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
+from feedwatch.core.extract.article import extract_article
 from feedwatch.core.extract.discover import discover_feeds
-from feedwatch.core.extract.html import (
-    detect_encoding,
-    extract_article,
-    extract_listing,
-    find_next_page,
-    validate_selectors,
-)
+from feedwatch.core.extract.listing import extract_listing, validate_selectors
+from feedwatch.core.extract.page import detect_encoding
+from feedwatch.core.extract.paging import find_next_page
 from feedwatch.types import Selectors
 
 DATA = Path(__file__).parents[1] / "data" / "html"

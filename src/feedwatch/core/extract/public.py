@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from feedwatch.core.extract import feeds, html
+from feedwatch.core.extract import article, feeds, listing
 from feedwatch.core.normalise import normalise
 from feedwatch.errors import ExtractError
 from feedwatch.types import DateSource, Item, RawItem, Selectors
@@ -62,7 +62,7 @@ def extract_listing(
     now = now or datetime.now(UTC)
     key = _key(url)
     try:
-        raws = html.extract_listing(body, url, selectors=selectors, now=now)
+        raws = listing.extract_listing(body, url, selectors=selectors, now=now)
     except ValueError as exc:  # a selector that cannot be compiled
         raise ExtractError(key, str(exc)) from exc
     return _items(key, raws, url, now)
@@ -74,5 +74,5 @@ def article_date(body: bytes, *, url: str) -> tuple[datetime | None, DateSource 
     The provenance is ``page-meta`` (structured metadata) or ``page-text`` (a visible date);
     (None, None) when the page shows no trustworthy date.
     """
-    info = html.extract_article(body, url, now=datetime.now(UTC))
+    info = article.extract_article(body, url, now=datetime.now(UTC))
     return info.published, info.date_source
