@@ -7,15 +7,15 @@ import hashlib
 import html
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
+from feedwatch.core.extract.dates import MAX_AHEAD, MIN_DATE
 from feedwatch.types import DateSource, Item, RawItem
 
 MAX_TITLE = 300
 MAX_SUMMARY = 20_000
-MIN_DATE = datetime(1995, 1, 1, tzinfo=UTC)
-FUTURE_SLACK = timedelta(days=1)
+FUTURE_SLACK = MAX_AHEAD  # the plausibility bounds live in extract.dates, one set for all
 
 # Query parameters that only track the reader; removed from canonical URLs.
 _TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "piwik_", "matomo_", "hsa_", "_hs")

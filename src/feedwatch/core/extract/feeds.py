@@ -13,13 +13,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_tz
+from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
-from feedwatch.core.extract import fastfeed
+from feedwatch.core.extract import dates, fastfeed
 from feedwatch.errors import ExtractError
 from feedwatch.types import RawItem
 
@@ -34,20 +33,6 @@ _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
 _ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.I | re.S)
-_TZ_NAMES = {
-    "CET": 1,
-    "CEST": 2,
-    "MET": 1,
-    "MEST": 2,
-    "WET": 0,
-    "WEST": 1,
-    "BST": 1,
-    "UT": 0,
-    "UTC": 0,
-    "GMT": 0,
-    "Z": 0,
-}
-_RFC822_TZ = re.compile(r"\s([A-Z]{1,5})\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,78 +196,12 @@ def _newest(items: list[RawItem], n: int) -> list[RawItem]:
 
 
 def parse_feed_date(value: object, now: datetime | None = None) -> datetime | None:
-    """A feed date string (RFC 822 or ISO 8601, with CET/CEST known) -> aware UTC, or None.
+    """A feed date string -> aware UTC, or None (rules: ``dates.parse_feed_date``).
 
-    Strict on purpose: feedparser's own date parser turns month 13 into next year and reads
-    CEST as UTC (RELIABILITY.md §8). Dutch spellings go to extract.dates when present.
+    ``now`` is accepted for callers of the old signature; the rules do not depend on it
+    (plausibility against the fetch time is normalise's job).
     """
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if not text or len(text) > 100:
-        return None
-    result = _parse_iso(text) or _parse_rfc822(text)
-    if result is None and now is not None:
-        result = _parse_other(text, now)
-    return result
-
-
-def _parse_iso(text: str) -> datetime | None:
-    if not text[:4].isdigit():
-        return None
-    candidate = text.replace(" ", "T", 1) if len(text) > 10 and text[10] == " " else text
-    try:
-        dt = datetime.fromisoformat(candidate)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        # An ISO date without offset in a feed: take it as UTC, as feed readers do.
-        dt = dt.replace(tzinfo=UTC)
-    try:
-        return dt.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
-
-
-def _parse_rfc822(text: str) -> datetime | None:
-    offset: int | None = None
-    m = _RFC822_TZ.search(text)
-    if m and m.group(1) in _TZ_NAMES:
-        offset = _TZ_NAMES[m.group(1)] * 3600
-        text = text[: m.start()] + " +0000"
-    try:
-        parts = parsedate_tz(text)
-    except (ValueError, IndexError, TypeError):
-        return None
-    if parts is None:
-        return None
-    year, month, day, hour, minute, second = parts[:6]
-    tz_offset = parts[9] if offset is None else offset
-    if tz_offset is None or abs(tz_offset) >= 24 * 3600:
-        if tz_offset is not None:
-            return None
-        tz_offset = 0
-    try:
-        dt = datetime(
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            min(second, 59),
-            tzinfo=timezone(timedelta(seconds=tz_offset)),
-        )
-        return dt.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
-def _parse_other(text: str, now: datetime) -> datetime | None:
-    try:
-        from feedwatch.core.extract import dates
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return None
-    return dates.parse_date(text, now=now)
+    return dates.parse_feed_date(value)
 
 
 def parse_json_feed(key: str, body: bytes, now: datetime | None = None) -> ParsedFeed:
