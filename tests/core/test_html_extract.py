@@ -125,11 +125,13 @@ def test_windows_1252_meta_charset_only() -> None:
     assert "ë" in text and "é" in text and "\ufffd" not in text
 
 
-def test_header_charset_beats_meta() -> None:
+def test_labels_that_do_not_fit_the_bytes_give_way_to_the_bytes() -> None:
     body = "<html><head><meta charset='windows-1252'></head><body>café</body></html>"
     raw = body.encode("utf-8")
     assert detect_encoding(raw, {"Content-Type": "text/html; charset=UTF-8"}) == "utf-8"
-    assert detect_encoding(raw) == "windows-1252"
+    # valid multi-byte UTF-8 under a single-byte label: the label is wrong, not the bytes
+    assert detect_encoding(raw) == "utf-8"
+    assert detect_encoding(body.encode("cp1252")) == "windows-1252"
     assert detect_encoding("café".encode("latin-1")) == "windows-1252"
     assert detect_encoding(b"\xef\xbb\xbfcaf\xc3\xa9") == "utf-8"
 
@@ -247,3 +249,60 @@ def test_generic_listing_speed_on_200kb_page() -> None:
     per_page = (time.perf_counter() - start) / runs
     assert len(got) == 20 and all(i.published is not None for i in got)
     assert per_page < 0.5  # measured ~20-40 ms; generous bound for slow CI machines
+
+
+# ---------------------------------------------------------------- encodings (#13 point 5)
+
+LISTING_UTF8 = (
+    "<html lang='nl'><head><meta charset='utf-8'><title>Nieuws</title></head><body><main><ul>"
+    "<li><a href='/n/1'>Coëfficiënt van de opvang in Zuiderveen</a> 3 februari 2026</li>"
+    "<li><a href='/n/2'>Café en buurthuis open voor nieuwkomers</a> 4 februari 2026</li>"
+    "<li><a href='/n/3'>Één loket voor statushouders geopend</a> 5 februari 2026</li>"
+    "</ul></main></body></html>"
+)
+
+
+def test_header_latin1_over_utf8_meta_and_bytes_is_read_as_utf8() -> None:
+    raw = LISTING_UTF8.encode("utf-8")
+    headers = {"Content-Type": "text/html; charset=ISO-8859-1"}
+    assert detect_encoding(raw, headers) == "utf-8"
+    got = extract_listing(raw, "https://x.example/nieuws", selectors=None, now=NOW, headers=headers)
+    assert [i.title for i in got] == [
+        "Coëfficiënt van de opvang in Zuiderveen",
+        "Café en buurthuis open voor nieuwkomers",
+        "Één loket voor statushouders geopend",
+    ]
+
+
+def test_consistent_legacy_labels_are_kept_when_the_bytes_fit() -> None:
+    raw = LISTING_UTF8.replace("utf-8", "iso-8859-1").encode("cp1252")
+    headers = {"Content-Type": "text/html; charset=iso-8859-1"}
+    assert detect_encoding(raw, headers) == "windows-1252"
+    got = extract_listing(raw, "https://x.example/nieuws", selectors=None, now=NOW, headers=headers)
+    assert got[0].title == "Coëfficiënt van de opvang in Zuiderveen"
+
+
+ODD_CODECS = ["euc_kr", "euc-jp", "iso-2022-jp", "macintosh", "ks_c_5601-1987", "x-no-such"]
+
+
+@pytest.mark.parametrize("codec", ODD_CODECS)
+def test_odd_codec_names_never_raise(codec: str) -> None:
+    article = (
+        f"<html><head><meta charset='{codec}'><title>t</title></head><body><article>"
+        "<h1>Bericht over de opvang</h1><p>Gepubliceerd op 3 februari 2026</p>"
+        "<p>Een tekst die lang genoeg is om als samenvatting te dienen hier.</p>"
+        "</article></body></html>"
+    ).encode("ascii")
+    for headers in (None, {"Content-Type": f"text/html; charset={codec}"}):
+        info = extract_article(article, "https://x.example/a", now=NOW, headers=headers)
+        assert info.title == "Bericht over de opvang"
+        assert info.published == datetime(2026, 2, 2, 23, 0, tzinfo=UTC)
+        listing = LISTING_UTF8.replace("utf-8", codec).encode("utf-8")
+        got = extract_listing(listing, "https://x.example/n", selectors=None, now=NOW)
+        assert len(got) == 3
+
+
+def test_korean_page_in_euc_kr_is_decoded() -> None:
+    text = "<html><head><meta charset='euc-kr'></head><body><h1>난민 보호 소식</h1></body></html>"
+    info = extract_article(text.encode("euc_kr"), "https://x.example/k", now=NOW)
+    assert info.title == "난민 보호 소식"

@@ -9,7 +9,6 @@ paging.py (next-page links).
 
 from __future__ import annotations
 
-import codecs
 import importlib
 import json
 import re
@@ -20,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from feedwatch.core.extract.dates import find_date_matches, parse_date, parse_iso_datetime
+from feedwatch.core.extract.encoding import LXML_SAFE, decide_encoding, decode_lenient
 
 __all__ = [
     "ARTICLE_TYPES",
@@ -98,19 +98,6 @@ ARTICLE_TYPES = frozenset(
 # --------------------------------------------------------------------------- parsing
 
 
-def _codec_label(name: str) -> str | None:
-    try:
-        codec = codecs.lookup(name.strip().strip("\"'"))
-    except (LookupError, ValueError):
-        return None
-    label = codec.name
-    if label in ("latin-1", "iso8859-1", "ascii", "cp1252"):
-        return "windows-1252"  # what browsers do with these labels
-    if label == "utf-8-sig":
-        return "utf-8"
-    return label
-
-
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     if not headers:
         return None
@@ -121,27 +108,15 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
 
 
 def detect_encoding(body: bytes, headers: Mapping[str, str] | None = None) -> str:
-    """The encoding of an HTML body: BOM, then Content-Type charset, then <meta>, then sniff."""
-    if body.startswith(codecs.BOM_UTF8):
-        return "utf-8"
-    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+    """The encoding of an HTML body, as a browser decides it (see extract.encoding)."""
     content_type = _header(headers, "content-type") or ""
     m = re.search(r"charset\s*=\s*([^\s;]+)", content_type, re.I)
-    if m:
-        label = _codec_label(m.group(1))
-        if label:
-            return label
     mb = _META_CHARSET.search(body[:4096])
-    if mb:
-        label = _codec_label(mb.group(1).decode("ascii", "replace"))
-        if label and not label.startswith("utf-16"):  # a byte page cannot truly be utf-16
-            return label
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "windows-1252"
-    return "utf-8"
+    return decide_encoding(
+        body,
+        m.group(1) if m else None,
+        mb.group(1).decode("ascii", "replace") if mb else None,
+    )
 
 
 @dataclass(slots=True)
@@ -174,14 +149,18 @@ def parse_page(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
     if not body or not body.strip():
         return None
     encoding = detect_encoding(body, headers)
-    parser = _lxml_html.HTMLParser(encoding=encoding, remove_comments=True, remove_pis=True)
     try:
-        root = _lxml_html.document_fromstring(body, parser=parser)
+        if encoding in LXML_SAFE:
+            parser = _lxml_html.HTMLParser(encoding=encoding, remove_comments=True, remove_pis=True)
+            root = _lxml_html.document_fromstring(body, parser=parser)
+        else:
+            raise ValueError(encoding)  # decoded here: lxml may not know the codec's name
     except (_etree.ParserError, ValueError, LookupError):
         try:
-            text = body.decode(encoding, errors="replace")
+            text = decode_lenient(body, encoding).lstrip("\ufeff")
             text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
-            root = _lxml_html.document_fromstring(text)
+            parser = _lxml_html.HTMLParser(remove_comments=True, remove_pis=True)
+            root = _lxml_html.document_fromstring(text, parser=parser)
         except (_etree.ParserError, ValueError, LookupError):
             return None
     if root is None:
