@@ -189,7 +189,7 @@ def item_id(
 def normalise(
     source: str, raw: RawItem, fetched_at: datetime, *, base_url: str | None = None
 ) -> Item | None:
-    """RawItem -> Item, or None when the item has neither a usable link nor a title."""
+    """RawItem -> Item, or None when the item has no usable link, title or summary."""
     title = plain_text(raw.title, MAX_TITLE)
     summary = plain_text(raw.summary, MAX_SUMMARY)
     url = ""
@@ -199,10 +199,10 @@ def normalise(
         except ValueError:
             candidate = ""
         url = candidate
-    if not url and not title:
+    if not url and not title and not summary:
         return None
-    if not title:
-        title = summary[:MAX_TITLE] if summary else url
+    if not title:  # RSS 0.9x/2.0 allow an item with only a description: it names the item
+        title = plain_text(summary, 120) if summary else url
     guid = _CONTROL_RE.sub("", raw.guid).strip() if raw.guid else None
     if guid and is_http_url(guid):
         with contextlib.suppress(ValueError):

@@ -32,7 +32,13 @@ _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
-_ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.I | re.S)
+# A feed root element inside something else (an Atom feed in an XHTML wrapper).
+_FEED_ROOT = re.compile(
+    rb"<(?:[\w.-]+:)?(?:feed\b[^>]*http://www\.w3\.org/2005/Atom|rss\b[^>]*version\s*=|RDF\b)",
+    re.I,
+)
+_ENTRY_START = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]", re.I)
+_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +58,17 @@ def parse_feed(
         raise ExtractError(key, "empty response (200 with no body)")
     if stripped[:1] in (b"{", b"["):
         return parse_json_feed(key, body, now)
-    if _HTML_START.match(body[:4096]):
+    if _HTML_START.match(body[:4096]) and not _FEED_ROOT.search(body[:65536]):
         raise ExtractError(key, "got an HTML page where a feed was expected")
-    return _parse_xml_feed(key, body, headers, url, now)
+    return _parse_xml_feed(key, _trim_prolog(body), headers, url, now)
+
+
+def _trim_prolog(body: bytes) -> bytes:
+    """Drop a UTF-8 BOM and whitespace before the first "<" (an XML declaration must be first;
+    PHP and template systems often put a newline before it)."""
+    start = body[3:] if body.startswith(b"\xef\xbb\xbf") else body
+    trimmed = start.lstrip(b" \t\r\n")
+    return trimmed if trimmed.startswith(b"<") else body
 
 
 def _safe_xml(body: bytes) -> bytes:
@@ -102,7 +116,7 @@ def _parse_xml_feed(
             reason = _bozo_words(bozo)
             if not entries:
                 raise ExtractError(key, f"not a valid feed: {reason}")
-            if _cut_off(body):  # the last entry may stop halfway: never store half an item
+            if _last_entry_cut_off(body):  # never store half an item; keep the whole ones
                 entries = entries[:-1]
                 if not entries:
                     raise ExtractError(key, f"not a valid feed: {reason}; the body is cut off")
@@ -136,9 +150,16 @@ def _parse_xml_feed(
     )
 
 
-def _cut_off(body: bytes) -> bool:
-    """True when the document does not end with the end tag of a feed's root element."""
-    return _ROOT_END.search(body[-256:]) is None
+def _last_entry_cut_off(body: bytes) -> bool:
+    """True when the last <item>/<entry> that starts has no end tag (the body stops inside it).
+
+    A body that stops after a complete item (``</channel>`` without ``</rss>``, or ``</rss``
+    without ``>``) keeps every item; only an item cut in half is dropped.
+    """
+    last_end = max((m.end() for m in _ENTRY_START.finditer(body)), default=None)
+    if last_end is None:
+        return False
+    return _ENTRY_END.search(body, last_end) is None
 
 
 def _bozo_words(exc: object) -> str:
@@ -150,9 +171,16 @@ def _bozo_words(exc: object) -> str:
 def _entry_item(entry: Mapping[str, Any], feed_lang: str | None, now: datetime) -> RawItem:
     link = entry.get("link")
     if not link:
-        for candidate in entry.get("links") or []:
-            if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
-                link = candidate["href"]
+        for rel in ("alternate", "enclosure"):  # an item with only an enclosure: its URL
+            link = next(
+                (
+                    c["href"]
+                    for c in entry.get("links") or []
+                    if c.get("rel", "alternate") == rel and c.get("href")
+                ),
+                None,
+            )
+            if link:
                 break
     summary = entry.get("summary")
     if not summary:
@@ -163,7 +191,11 @@ def _entry_item(entry: Mapping[str, Any], feed_lang: str | None, now: datetime) 
     updated = parse_feed_date(entry.get("updated"), now)
     if published is None:
         published = parse_feed_date(entry.get("created"), now)
-    lang = _lang((entry.get("title_detail") or {}).get("language")) or feed_lang
+    lang = (
+        _lang(entry.get("language"))  # dc:language of the item
+        or _lang((entry.get("title_detail") or {}).get("language"))
+        or feed_lang
+    )
     return RawItem(
         title=_str(entry.get("title")),
         link=_str(link),
@@ -228,15 +260,19 @@ def parse_json_feed(key: str, body: bytes, now: datetime | None = None) -> Parse
         updated = parse_feed_date(entry.get("date_modified"), now)
         authors = entry.get("authors") or ([entry["author"]] if entry.get("author") else [])
         author = None
-        if authors and isinstance(authors[0], dict):
-            author = _str(authors[0].get("name"))
-        summary = entry.get("summary") or entry.get("content_text") or entry.get("content_html")
+        if isinstance(authors, list) and authors and isinstance(authors[0], dict):
+            author = _jstr(authors[0].get("name"))
+        summary = (
+            _jstr(entry.get("summary"))
+            or _jstr(entry.get("content_text"))
+            or _jstr(entry.get("content_html"))
+        )
         items.append(
             RawItem(
-                title=_str(entry.get("title")),
-                link=_str(entry.get("url") or entry.get("external_url")),
-                guid=_str(entry.get("id")),
-                summary=_str(summary),
+                title=_jstr(entry.get("title")),
+                link=_jstr(entry.get("url")) or _jstr(entry.get("external_url")),
+                guid=_json_id(entry.get("id")),
+                summary=summary,
                 published=published,
                 updated=updated,
                 date_source="feed" if (published or updated) else None,
@@ -252,7 +288,20 @@ def parse_json_feed(key: str, body: bytes, now: datetime | None = None) -> Parse
     if len(items) > MAX_ITEMS:
         warnings.append(f"kept the newest {MAX_ITEMS} of {len(items)} entries")
         items = _newest(items, MAX_ITEMS)
-    title = data.get("title")
     return ParsedFeed(
-        items=tuple(items), warnings=tuple(warnings), title=_str(title), lang=feed_lang
+        items=tuple(items), warnings=tuple(warnings), title=_jstr(data.get("title")), lang=feed_lang
     )
+
+
+def _jstr(value: object) -> str | None:
+    """A JSON Feed text field: strings only (a number is not a title, nor a link)."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _json_id(value: object) -> str | None:
+    """A JSON Feed id: a string, or a number coerced to one (JSON Feed 1.1 says readers must)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    return _jstr(value)

@@ -144,6 +144,10 @@ def _jsonld_objects(data: Any) -> Iterator[dict[str, Any]]:
                 stack.insert(0, graph)
 
 
+_C0 = bytes(c for c in range(32) if c not in (9, 10, 13))
+_C0_TEXT = dict.fromkeys(_C0)
+
+
 def parse_page(body: bytes, url: str, headers: Mapping[str, str] | None = None) -> Page | None:
     """Parse bytes into a Page (scripts and styles dropped, JSON-LD kept); None if empty."""
     if not body or not body.strip():
@@ -151,13 +155,15 @@ def parse_page(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
     encoding = detect_encoding(body, headers)
     try:
         if encoding in LXML_SAFE:
+            # C0 controls are the same bytes in both; lxml refuses them when it edits the tree
+            body = body.translate(None, _C0)
             parser = _lxml_html.HTMLParser(encoding=encoding, remove_comments=True, remove_pis=True)
             root = _lxml_html.document_fromstring(body, parser=parser)
         else:
             raise ValueError(encoding)  # decoded here: lxml may not know the codec's name
     except (_etree.ParserError, ValueError, LookupError):
         try:
-            text = decode_lenient(body, encoding).lstrip("\ufeff")
+            text = decode_lenient(body, encoding).lstrip("\ufeff").translate(_C0_TEXT)
             text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
             parser = _lxml_html.HTMLParser(remove_comments=True, remove_pis=True)
             root = _lxml_html.document_fromstring(text, parser=parser)
