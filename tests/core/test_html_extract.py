@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,23 @@ def test_lees_ook_dates_never_become_the_article_date() -> None:
     assert without != body
     info = extract_article(without, expected["url"], now=_when(expected["now"]))
     assert info.title == expected["article"]["title"]
+    # With no date beside the title, a date in the article's own text may be taken (htmldate's
+    # extensive search, as page-text); never one of the "Lees ook" list, header or footer.
+    assert info.published is None or info.published.date() in (date(2026, 2, 5), date(2026, 2, 12))
+    assert info.published is None or info.date_source == "page-text"
+    for chrome in (b"Laatst bijgewerkt: 27 februari 2026", b"28-01-14", b"21-02-14", b"16-05-22"):
+        assert chrome in without
+
+
+def test_a_page_with_dates_only_in_its_chrome_gets_none() -> None:
+    body = (
+        b"<html lang='nl'><body><header class='site-header'>Laatst bijgewerkt: 27 februari 2026"
+        b"</header><main><h1>Veelgestelde vragen</h1><p>Hoe lang duurt de procedure? Dat hangt"
+        b" af van de situatie.</p><section class='lees-ook'><h2>Lees ook</h2><ul><li>"
+        b"<a href='/a'>Ander bericht</a> 21-02-2026</li></ul></section></main>"
+        b"<footer>&copy; 2026 Stichting</footer></body></html>"
+    )
+    info = extract_article(body, "https://x.example/faq", now=datetime(2026, 3, 1, tzinfo=UTC))
     assert info.published is None and info.date_source is None
 
 
@@ -296,7 +313,7 @@ def test_odd_codec_names_never_raise(codec: str) -> None:
     for headers in (None, {"Content-Type": f"text/html; charset={codec}"}):
         info = extract_article(article, "https://x.example/a", now=NOW, headers=headers)
         assert info.title == "Bericht over de opvang"
-        assert info.published == datetime(2026, 2, 2, 23, 0, tzinfo=UTC)
+        assert info.published == datetime(2026, 2, 3, tzinfo=UTC)  # a day: 00:00 UTC
         listing = LISTING_UTF8.replace("utf-8", codec).encode("utf-8")
         got = extract_listing(listing, "https://x.example/n", selectors=None, now=NOW)
         assert len(got) == 3

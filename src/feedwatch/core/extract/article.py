@@ -5,13 +5,23 @@ No I/O and no clock: callers pass the response bytes, its URL and the fetch time
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
-from feedwatch.core.extract.dates import find_date_matches, parse_date, parse_iso_datetime
+from htmldate import find_date
+
+from feedwatch.core.extract.dates import (
+    AMSTERDAM,
+    MAX_AHEAD,
+    MIN_DATE,
+    find_date_matches,
+    parse_date_match,
+    parse_iso_datetime,
+)
 from feedwatch.core.extract.page import (
     ARTICLE_TYPES,
     HEADINGS,
@@ -21,11 +31,12 @@ from feedwatch.core.extract.page import (
     El,
     Page,
     absolute_url,
+    boiler_kind,
     clip,
     first_of,
     in_chrome,
+    in_comments,
     jsonld_str,
-    machine_date,
     parse_page,
     same_page,
     text_of,
@@ -91,20 +102,36 @@ def _metas(page: Page) -> dict[str, str]:
     return out
 
 
+_PAGE_TYPES = frozenset({"webpage", "creativework", "itempage", "collectionpage", "website"})
+
+
 def _main_entity(page: Page) -> dict[str, Any] | None:
+    """The JSON-LD object of the article itself: an Article-like type before a WebPage (Yoast
+    graphs list the WebPage, with its own dates, before the NewsArticle); the one with the page's
+    URL, else the only one with a datePublished, else the first."""
     candidates = [o for o in page.jsonld if type_names(o) & ARTICLE_TYPES]
-    for obj in candidates:
-        own = absolute_url(jsonld_str(obj.get("url") or obj.get("@id")) or "", page.base)
-        if own and same_page(own, page.url):
-            return obj
-    with_date = [o for o in candidates if o.get("datePublished")]
-    return with_date[0] if len(with_date) == 1 else (candidates[0] if candidates else None)
+    articles = [o for o in candidates if type_names(o) - _PAGE_TYPES]
+    for group in (articles, candidates):
+        for obj in group:
+            own = absolute_url(jsonld_str(obj.get("url") or obj.get("@id")) or "", page.base)
+            if own and same_page(own, page.url) and obj.get("datePublished"):
+                return obj
+        with_date = [o for o in group if o.get("datePublished")]
+        if with_date:
+            return with_date[0]
+    return candidates[0] if candidates else None
+
+
+_HTMLDATE_BYTES = 1_000_000  # htmldate sees at most the first megabyte of a page
+_AFTER = 60  # elements looked at after the title (a date may follow the text)
+_CLOSE = 2 * 12  # "beside the title": within a dozen elements
 
 
 def _date_near_title(
     page: Page, title_el: El | None, now: datetime
-) -> tuple[datetime, bool] | None:
-    """A date shown next to the title: (value, machine) where machine means <time datetime>.
+) -> tuple[datetime, bool, bool, bool] | None:
+    """A date shown next to the title: (value, machine, has_time, close) where machine means
+    <time datetime> and close that it is within a few elements of the title.
 
     Looks a few elements before and after the <h1>, never in page chrome, and stops at a
     "Lees ook"/related block, whose dates belong to other articles.
@@ -120,40 +147,223 @@ def _date_near_title(
     else:
         anchor = next(i for i, e in enumerate(elements) if e is title_el)
         after: list[int] = []
-        for i in range(anchor + 1, min(len(elements), anchor + 30)):
+        for i in range(anchor + 1, min(len(elements), anchor + _AFTER)):
             if _RELATED_MARKERS.match(text_of(elements[i])):
                 break
             after.append(i)
         window = list(range(max(0, anchor - 15), anchor)) + after
     title_text = text_of(title_el) if title_el is not None else ""
-    best: tuple[int, datetime, bool] | None = None
+    best: tuple[int, datetime, bool, bool] | None = None
     for i in window:
         el = elements[i]
         if el.tag in HEADINGS or el.tag in ("html", "body", "head", "title", "meta"):
             continue
+        got: tuple[datetime, bool] | None = None
+        machine = False
         if el.tag == "time" or el.get("datetime"):
-            value = machine_date(el, now)
-            machine = value is not None
-        else:
-            value, machine = None, False
+            got = _machine(el.get("datetime"), page, now)
+            machine = got is not None
         text = text_of(el)
-        if value is None:
+        if got is None:
             if not text or len(text) > SHORT_TEXT or (title_text and title_text in text):
                 continue
-            value = parse_date(text, now=now)
-            if value is None:
-                matches = find_date_matches(text, now=now)
-                if len({m.value for m in matches}) != 1:
-                    continue
-                value = matches[0].value
-        if in_chrome(el):
+            got = _text_date(text, now)
+            if got is None:
+                continue
+        if in_chrome(el) or in_comments(el):
             continue
         distance = abs(i - anchor) * 2 + (1 if i > anchor else 0)
         if best is None or distance < best[0]:
-            best = (distance, value, machine)
+            best = (distance, got[0], machine, got[1])
     if best is None:
         return None
-    return best[1], best[2]
+    return best[1], best[2], best[3], best[0] <= _CLOSE
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A publication date found on the page, with how it was found."""
+
+    value: datetime  # aware UTC; for a date without a time, Amsterdam midnight of that day
+    has_time: bool
+    source: DateSource  # page-meta (machine-readable) or page-text (a visible date)
+    strength: Literal["meta", "near-title", "text"]
+    near: bool = True  # a text date beside the title (not one found further away)
+
+
+_SLASH_DATE = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*")
+_DAY_FIRST_ENGLISH = ("en-gb", "en-ie", "en-au", "en-nz", "en-za", "en-in")
+_HAS_TIME = re.compile(r"\d[T ]\d{1,2}:\d{2}|\d{1,2}:\d{2}")
+_PUBLISHED_WORDS = re.compile(
+    r"(?:gepubliceerd|geplaatst|published|posted|veröffentlicht|erschienen|publié|mis en ligne)"
+    r"\W*$",
+    re.IGNORECASE,
+)
+_UPDATED_WORDS = re.compile(
+    r"(?:gewijzigd|bijgewerkt|aangepast|updated|modified|aktualisiert|geändert|mis à jour|modifié)"
+    r"\W*(?:op|on|am|le)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def _machine(raw: str | None, page: Page, now: datetime) -> tuple[datetime, bool] | None:
+    """A machine-readable date (meta content, JSON-LD, an attribute) -> (value, has_time).
+
+    "11/01/2023" is read month first on an English page that is not British (or Irish, ...),
+    day first everywhere else.
+    """
+    if not raw:
+        return None
+    m = _SLASH_DATE.fullmatch(raw)
+    tag = page.lang_tag or ""
+    if m is not None and page.lang == "en" and not tag.startswith(_DAY_FIRST_ENGLISH):
+        raw = f"{m.group(3)}-{int(m.group(1)):02d}-{int(m.group(2)):02d}"
+    value = parse_iso_datetime(raw, now=now)
+    if value is None:
+        return None
+    return value, _HAS_TIME.search(raw) is not None
+
+
+def _text_date(text: str, now: datetime) -> tuple[datetime, bool] | None:
+    """The one date a short text shows; of "published X, updated Y" the published one."""
+    m = parse_date_match(text, now=now)
+    if m is not None:
+        return m.value, m.has_time
+    matches = find_date_matches(text, now=now)
+    if not matches:
+        return None
+    if len({x.value.date() for x in matches}) == 1:
+        best = max(matches, key=lambda x: x.has_time)
+        return best.value, best.has_time
+    published = [x for x in matches if _PUBLISHED_WORDS.search(text[: x.start])]
+    if published:
+        return published[0].value, published[0].has_time
+    kept = [x for x in matches if not _UPDATED_WORDS.search(text[: x.start])]
+    if len({x.value for x in kept}) == 1:
+        return kept[0].value, kept[0].has_time
+    return None
+
+
+def _own_date(
+    page: Page, h1: El | None, metas: dict[str, str], entity: dict[str, Any] | None, now: datetime
+) -> _Found | None:
+    """feedwatch's own reading: metadata first, then a date beside the title."""
+    if entity is not None:
+        raw = jsonld_str(entity.get("datePublished") or entity.get("dateCreated"))
+        got = _machine(raw, page, now)
+        if got is not None:
+            return _Found(got[0], got[1], "page-meta", "meta")
+    for name in _META_DATE_NAMES:
+        got = _machine(metas.get(name), page, now)
+        if got is not None:
+            return _Found(got[0], got[1], "page-meta", "meta")
+    for raw in page.broken_jsonld:  # JSON-LD no repair could read: its datePublished still
+        m = _JSONLD_DATE.search(raw)
+        got = _machine(m.group(1), page, now) if m else None
+        if got is not None:
+            return _Found(got[0], got[1], "page-meta", "meta")
+    for el in page.root.xpath(_MICRO_DATES):
+        if in_chrome(el) or in_comments(el):
+            continue
+        got = _machine(el.get("datetime") or el.get("content") or el.get("title"), page, now)
+        if got is None:
+            got = _text_date(text_of(el), now)
+        if got is not None:
+            return _Found(got[0], got[1], "page-meta", "meta")
+    anchor = h1
+    if anchor is None:  # no <h1>: the first heading of the content stands in for it
+        anchor = next(
+            (h for h in page.root.iter("h2", "h3") if text_of(h) and not in_chrome(h)), None
+        )
+    near = _date_near_title(page, anchor, now)
+    if near is not None:
+        value, machine, has_time, close = near
+        return _Found(
+            value,
+            has_time,
+            "page-meta" if machine else "page-text",
+            "near-title" if machine else "text",
+            close,
+        )
+    return None
+
+
+_JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{6,40})"')
+_MICRO_DATES = (
+    "//*[@itemprop='datePublished'] | //time[@pubdate] | //*[contains(concat(' ', "
+    "normalize-space(@class), ' '), ' dt-published ')] | //abbr[@title][contains(concat(' ', "
+    "normalize-space(@class), ' '), ' published ')] | //time[@datetime][contains(concat(' ', "
+    "normalize-space(@class), ' '), ' published ')]"
+)
+
+
+def _day(found: _Found) -> date:
+    return found.value.astimezone(AMSTERDAM).date() if not found.has_time else found.value.date()
+
+
+def _as_instant(found: _Found) -> datetime:
+    """The stored instant: with a time as found; a date alone is 00:00 UTC of that day (the
+    rule feed dates follow too), so that the day reads the same in UTC and in Europe."""
+    if found.has_time:
+        return found.value
+    day = found.value.astimezone(AMSTERDAM).date()
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _content_copy(page: Page) -> El:
+    """A copy of the page without its chrome, comment threads and related-article blocks (the
+    "bijgewerkt" line of a header, a comment's date, a "Lees ook" list are not the article's);
+    the <head> with its metadata stays."""
+    root = copy.deepcopy(page.root)
+    body = root.find("body")
+    for el in list((body if body is not None else root).iter()):
+        parent = el.getparent()
+        if not isinstance(el.tag, str) or parent is None:
+            continue
+        if el.tag in ("html", "body", "main", "article"):
+            continue
+        related = el.tag in HEADINGS and _RELATED_MARKERS.match(text_of(el)) is not None
+        if related and parent.tag not in ("body", "main", "article"):
+            el, parent = parent, parent.getparent()
+            if parent is None:
+                continue
+        if related or boiler_kind(el) is not None or in_comments(el):
+            parent.remove(el)
+    return root
+
+
+def _htmldate(root: El, url: str, now: datetime, *, extensive: bool) -> _Found | None:
+    """htmldate's original-date answer (a day) on the content copy, or None.
+
+    Its fast mode (markup and metadata) runs whenever feedwatch's own reading found no date
+    beside the title; its extensive search (dates anywhere in the text) only when nothing else
+    found one, and a January 1st from it is refused (its reading of a bare copyright year).
+    The URL's date is a last resort only. Provenance: page-meta when the day is written in ISO
+    form in an attribute (meta content, datetime, title), page-text otherwise.
+    """
+    try:
+        raw = find_date(
+            root,
+            url=url,
+            original_date=True,
+            extensive_search=extensive,
+            deferred_url_extractor=True,
+            min_date=MIN_DATE.strftime("%Y-%m-%d"),
+            max_date=(now + MAX_AHEAD).strftime("%Y-%m-%d"),
+        )
+        day = date.fromisoformat(raw[:10]) if raw else None
+    except Exception:  # a third-party parser on hostile markup: its failure is "no date"
+        return None
+    if day is None or (extensive and (day.month, day.day) == (1, 1)):
+        return None
+    iso = day.isoformat()
+    in_markup = any(iso in value for el in root.iter() for value in el.attrib.values())
+    source: DateSource = "page-meta" if in_markup else "page-text"
+    return _Found(_local_to_utc_midnight(day), False, source, "text", False)
+
+
+def _local_to_utc_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=AMSTERDAM).astimezone(UTC)
 
 
 def extract_article(
@@ -185,31 +395,17 @@ def extract_article(
         title_el = page.root.find(".//title")
         title = (text_of(title_el) if title_el is not None else None) or None
 
-    published: datetime | None = None
-    source: DateSource | None = None
-    if entity is not None:
-        raw = jsonld_str(entity.get("datePublished") or entity.get("dateCreated"))
-        published = parse_iso_datetime(raw, now=now) if raw else None
-    if published is None:
-        for name in _META_DATE_NAMES:
-            if name in metas:
-                published = parse_iso_datetime(metas[name], now=now)
-                if published is not None:
-                    break
-    if published is None:
-        for el in page.root.xpath("//*[@itemprop='datePublished'] | //time[@pubdate]"):
-            if in_chrome(el):
-                continue
-            published = machine_date(el, now) or parse_date(text_of(el), now=now)
-            if published is not None:
-                break
-    if published is not None:
-        source = "page-meta"
-    else:
-        near = _date_near_title(page, h1, now)
-        if near is not None:
-            published = near[0]
-            source = "page-meta" if near[1] else "page-text"
+    found = _own_date(page, h1, metas, entity, now)
+    if found is None or found.strength == "text":
+        content = _content_copy(page)
+        helper = _htmldate(content, url, now, extensive=False)
+        if helper is None and found is None:
+            helper = _htmldate(content, url, now, extensive=True)
+        disagree = helper is not None and (found is None or _day(found) != _day(helper))
+        if disagree and (found is None or not found.near):
+            found = helper
+    published = _as_instant(found) if found is not None else None
+    source: DateSource | None = found.source if found is not None else None
 
     modified: datetime | None = None
     raw_mod = jsonld_str(entity.get("dateModified")) if entity is not None else None

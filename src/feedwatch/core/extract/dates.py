@@ -1,4 +1,4 @@
-"""Date parsing: feed dates (strict) and Dutch/English page dates; pure (no I/O, no clock).
+"""Date parsing: feed dates (strict) and page dates; pure (no I/O, no clock).
 
 Feed dates (``parse_feed_date``): RFC 822 / RFC 1123 and ISO 8601 / RFC 3339 in the forms feeds
 write, read by these rules and nothing else (feedparser's own date parser is never used: it turns
@@ -10,7 +10,8 @@ MST/MDT, PST/PDT, AST/ADT, and ET/CT/MT/PT/AT read as the local time of that zon
 day). English and Dutch month and weekday names, 12-hour clocks with AM/PM. Anything else gives
 None, never a guess.
 
-Page dates:
+Page dates (Dutch and English first; German and French month and weekday names as well, for
+article pages of sources in those languages):
 
 Every function takes the fetch time as ``now``; naive dates are read as Europe/Amsterdam wall
 time and returned as aware UTC. Nothing is guessed: impossible dates (31 februari, month 13),
@@ -61,6 +62,13 @@ MONTHS: dict[str, int] = {
     # English (and the abbreviations Dutch sites borrow)
     "january": 1, "february": 2, "march": 3, "mar": 3, "may": 5, "june": 6, "july": 7,
     "august": 8, "october": 10, "oct": 10,
+    # German (article pages of German-language sources)
+    "januar": 1, "jänner": 1, "jän": 1, "februar": 2, "märz": 3, "mär": 3, "maerz": 3,
+    "mai": 5, "dezember": 12, "dez": 12,
+    # French
+    "janvier": 1, "janv": 1, "février": 2, "fevrier": 2, "févr": 2, "fév": 2, "mars": 3,
+    "avril": 4, "avr": 4, "juin": 6, "juillet": 7, "juil": 7, "août": 8, "aout": 8,
+    "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12, "decembre": 12, "déc": 12,
 }  # fmt: skip
 
 WEEKDAYS: dict[str, int] = {
@@ -69,6 +77,9 @@ WEEKDAYS: dict[str, int] = {
     "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
     "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "friday": 4, "fri": 4, "saturday": 5,
     "sat": 5, "sunday": 6, "sun": 6,
+    "montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3, "freitag": 4, "samstag": 5,
+    "sonnabend": 5, "sonntag": 6,
+    "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6,
 }  # fmt: skip
 
 # The one table of zone names with a fixed offset (minutes east of UTC), for feed and page
@@ -96,8 +107,8 @@ _WEEKDAY = rf"(?:(?P<weekday>{_alternation(list(WEEKDAYS))})\.?,?\s+)"
 _ZONE = rf"(?P<zone>[+-]\d{{2}}:?\d{{2}}|(?:{_alternation(list(ZONES))})\b)"
 # A time after a date: "14:05", "14:05:09", "14.05 uur", "om 14:05", "| 18:30", ", 2:05 pm".
 _TIME = (
-    r"(?:\s*(?:,|\||-|–|—|/|\bom\b|\bat\b|@)?\s*"
-    r"(?P<hour>\d{1,2})[:.](?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?(?!\d)"
+    r"(?:\s*(?:,|\||-|–|—|/|\bom\b|\bat\b|\bum\b|\bà\b|@)?\s*"
+    r"(?P<hour>\d{1,2})(?:[:.]|h(?=\d{2}))(?P<minute>\d{2})(?:[:.](?P<second>\d{2}))?(?!\d)"
     r"(?:\s*(?P<ampm>[ap]\.?m\.?)(?!\w))?"
     r"(?:\s*(?:uur|u\.?|h)(?!\w))?"
     rf"(?:\s*{_ZONE})?)?"
@@ -113,7 +124,7 @@ _ISO_RE = re.compile(
 )
 _LONG_RE = re.compile(
     _START + _WEEKDAY + r"?"
-    r"(?P<day>\d{1,2})(?:e|ste|de|st|nd|rd|th)?\.?\s+" + _MONTH + r",?\s+"
+    r"(?P<day>\d{1,2})(?:er|e|ste|de|st|nd|rd|th)?\.?\s+" + _MONTH + r",?\s+"
     r"(?P<year>\d{4})(?!\d)" + _TIME,
     re.IGNORECASE,
 )
@@ -148,7 +159,9 @@ _WS_RE = re.compile(r"\s+")
 # Words a date string may carry around the date without making it ambiguous.
 _FILLER_RE = re.compile(
     r"^(?:gepubliceerd|geplaatst|published|posted|datum|date|op|on|laatst|bijgewerkt|"
-    r"gewijzigd|updated|nieuws|news|persbericht|bericht|d\.d\.|dd|[:|,.\-–—•·()\[\]])*$",
+    r"gewijzigd|updated|nieuws|news|persbericht|bericht|d\.d\.|dd|"
+    r"veröffentlicht|am|vom|erschienen|erscheinungsdatum|stand|publié|publiée|le|mis|en|ligne|"
+    r"[:|,.\-–—•·()\[\]])*$",
     re.IGNORECASE,
 )
 

@@ -38,6 +38,8 @@ __all__ = [
     "first_date",
     "first_of",
     "in_chrome",
+    "in_comments",
+    "load_jsonld",
     "is_social",
     "jsonld_str",
     "machine_date",
@@ -128,6 +130,30 @@ class Page:
     base: str
     jsonld: list[dict[str, Any]] = field(default_factory=list)
     lang: str | None = None
+    lang_tag: str | None = None  # the whole <html lang>, e.g. "en-gb"
+    broken_jsonld: list[str] = field(default_factory=list)  # JSON-LD no repair could read
+
+
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_LINE_COMMENT = re.compile(r"^\s*//[^\n]*$", re.M)
+_WRAPPERS = re.compile(r"^\s*(?:<!\[CDATA\[|<!--)|(?:\]\]>|-->)\s*$")
+
+
+def load_jsonld(raw: str) -> Any:
+    """A JSON-LD script's value, or None. Repairs what CMSs get wrong: raw newlines in strings,
+    trailing commas, comments, CDATA or comment wrappers."""
+    try:
+        return json.loads(raw, strict=False)
+    except (ValueError, RecursionError):
+        pass
+    fixed = _WRAPPERS.sub("", raw)
+    fixed = _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", fixed))
+    fixed = _TRAILING_COMMA.sub(r"\1", fixed)
+    try:
+        return json.loads(fixed, strict=False)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _jsonld_objects(data: Any) -> Iterator[dict[str, Any]]:
@@ -172,13 +198,14 @@ def parse_page(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
     if root is None:
         return None
     jsonld: list[dict[str, Any]] = []
+    broken_jsonld: list[str] = []
     for script in root.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
         raw = script.text or ""
-        try:
-            data = json.loads(raw, strict=False)
-        except ValueError:
+        data = load_jsonld(raw)
+        if data is None:
+            broken_jsonld.append(raw[:20_000])
             continue
         jsonld.extend(_jsonld_objects(data))
     for el in list(root.iter(*_DROP)):
@@ -191,7 +218,15 @@ def parse_page(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
             base = candidate
     lang_raw = root.get("lang") or root.get("xml:lang") or ""
     lang = lang_raw.strip().split("-")[0].split("_")[0].lower() or None
-    return Page(root=root, url=url, base=base, jsonld=jsonld, lang=lang)
+    return Page(
+        root=root,
+        url=url,
+        base=base,
+        jsonld=jsonld,
+        lang=lang,
+        lang_tag=lang_raw.strip().lower().replace("_", "-") or None,
+        broken_jsonld=broken_jsonld,
+    )
 
 
 def text_of(el: El) -> str:
@@ -261,6 +296,8 @@ def boiler_kind(el: El) -> str | None:
     tag = el.tag if isinstance(el.tag, str) else ""
     if tag in _BOILER_TAGS:
         return "chrome"
+    if tag in ("html", "body", "main"):
+        return None  # their classes describe the page ("nav-below-header", "cookies-not-set")
     role = (el.get("role") or "").strip().lower()
     if role in _BOILER_ROLES:
         return "header" if role in ("banner", "contentinfo") else "chrome"
@@ -365,6 +402,18 @@ def first_of(root: El, *paths: str) -> El | None:
         if found is not None:
             return found
     return None
+
+
+_COMMENT_WORDS = frozenset({"comment", "comments", "reactie", "reacties", "discussion", "replies"})
+
+
+def in_comments(el: El) -> bool:
+    """Inside a comment thread (its dates are the comments', not the article's)."""
+    for anc in [el, *el.iterancestors()]:
+        for token in class_tokens(anc):
+            if any(p in _COMMENT_WORDS for p in re.split(r"[-_]+", token)):
+                return True
+    return False
 
 
 def in_chrome(el: El) -> bool:
