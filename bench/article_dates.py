@@ -107,9 +107,7 @@ def measure(name: str, finder: Finder, pages: list[tuple[str, bytes, dict[str, A
             finder(body, exp["url"], exp.get("headers") or {})
         rounds.append(len(pages) / (time.perf_counter() - start))
     total = [ok for oks in per_lang.values() for ok in oks]
-    langs = "  ".join(
-        f"{lang} {sum(oks)}/{len(oks)}" for lang, oks in sorted(per_lang.items())
-    )
+    langs = "  ".join(f"{lang} {sum(oks)}/{len(oks)}" for lang, oks in sorted(per_lang.items()))
     print(
         f"{name:<22} {sum(total) / len(total):6.1%}  ({sum(total)}/{len(total)})  {langs}"
         f"  | {statistics.median(rounds):7.0f} pages/s"
