@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -244,28 +243,6 @@ def test_next_page_variants() -> None:
     assert find_next_page(english, url) == "https://x.example/news/2"
     last = _page("<a href='?page=0'>Vorige</a><a href='javascript:next()'>Volgende</a>")
     assert find_next_page(last, url) is None
-
-
-def test_generic_listing_speed_on_200kb_page() -> None:
-    card = (
-        "<div class='col'><article class='card'><a href='/nieuws/{n}'>"
-        "<h3>Bericht nummer {n} over de opvang van asielzoekers</h3></a>"
-        "<p class='meta'>{d} februari 2026</p>"
-        "<p>{filler}</p></article></div>"
-    )
-    filler = "Een lange inleidende tekst over het beleid en de uitvoering. " * 160
-    cards = "".join(card.format(n=n, d=n % 27 + 1, filler=filler) for n in range(20))
-    nav = "".join(f"<li><a href='/thema/{n}'>Thema {n}</a></li>" for n in range(60))
-    body = _page(f"<nav><ul>{nav}</ul></nav><div class='grid'>{cards}</div>")
-    assert 150_000 < len(body) < 260_000
-    extract_listing(body, "https://x.example/nieuws", selectors=None, now=NOW)  # warm up
-    runs = 5
-    start = time.perf_counter()
-    for _ in range(runs):
-        got = extract_listing(body, "https://x.example/nieuws", selectors=None, now=NOW)
-    per_page = (time.perf_counter() - start) / runs
-    assert len(got) == 20 and all(i.published is not None for i in got)
-    assert per_page < 0.5  # measured ~20-40 ms; generous bound for slow CI machines
 
 
 # ---------------------------------------------------------------- encodings (#13 point 5)
