@@ -36,6 +36,7 @@ from feedwatch.core.extract.page import (
     first_of,
     in_chrome,
     in_comments,
+    is_comment_block,
     jsonld_str,
     parse_page,
     same_page,
@@ -122,7 +123,6 @@ def _main_entity(page: Page) -> dict[str, Any] | None:
     return candidates[0] if candidates else None
 
 
-_HTMLDATE_BYTES = 1_000_000  # htmldate sees at most the first megabyte of a page
 _AFTER = 60  # elements looked at after the title (a date may follow the text)
 _CLOSE = 2 * 12  # "beside the title": within a dozen elements
 
@@ -313,22 +313,26 @@ def _as_instant(found: _Found) -> datetime:
 def _content_copy(page: Page) -> El:
     """A copy of the page without its chrome, comment threads and related-article blocks (the
     "bijgewerkt" line of a header, a comment's date, a "Lees ook" list are not the article's);
-    the <head> with its metadata stays."""
+    the <head> with its metadata stays. One walk from the top: a removed block is not entered."""
     root = copy.deepcopy(page.root)
     body = root.find("body")
-    for el in list((body if body is not None else root).iter()):
-        parent = el.getparent()
-        if not isinstance(el.tag, str) or parent is None:
-            continue
-        if el.tag in ("html", "body", "main", "article"):
-            continue
-        related = el.tag in HEADINGS and _RELATED_MARKERS.match(text_of(el)) is not None
-        if related and parent.tag not in ("body", "main", "article"):
-            el, parent = parent, parent.getparent()
-            if parent is None:
+    stack = [body if body is not None else root]
+    while stack:
+        parent = stack.pop()
+        for el in list(parent):
+            if not isinstance(el.tag, str):
                 continue
-        if related or boiler_kind(el) is not None or in_comments(el):
-            parent.remove(el)
+            if el.tag in HEADINGS and _RELATED_MARKERS.match(text_of(el)):
+                if parent.tag not in ("body", "main", "article") and parent.getparent() is not None:
+                    parent.getparent().remove(parent)  # the heading's block is the related list
+                    break
+                parent.remove(el)
+                continue
+            kind = boiler_kind(el) if el.tag not in ("main", "article") else None
+            if kind is not None or is_comment_block(el):
+                parent.remove(el)
+                continue
+            stack.append(el)
     return root
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "first_of",
     "in_chrome",
     "in_comments",
+    "is_comment_block",
     "load_jsonld",
     "is_social",
     "jsonld_str",
@@ -407,13 +408,14 @@ def first_of(root: El, *paths: str) -> El | None:
 _COMMENT_WORDS = frozenset({"comment", "comments", "reactie", "reacties", "discussion", "replies"})
 
 
+def is_comment_block(el: El) -> bool:
+    """The element is (part of) a comment thread by its class or id ("comment-list", ...)."""
+    return any(p in _COMMENT_WORDS for token in class_tokens(el) for p in re.split(r"[-_]+", token))
+
+
 def in_comments(el: El) -> bool:
     """Inside a comment thread (its dates are the comments', not the article's)."""
-    for anc in [el, *el.iterancestors()]:
-        for token in class_tokens(anc):
-            if any(p in _COMMENT_WORDS for p in re.split(r"[-_]+", token)):
-                return True
-    return False
+    return any(is_comment_block(anc) for anc in [el, *el.iterancestors()])
 
 
 def in_chrome(el: El) -> bool:
