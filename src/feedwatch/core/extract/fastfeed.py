@@ -139,7 +139,16 @@ def _text(el: Any) -> str:
     return str(text).strip()
 
 
+# An absolute http(s) URL that urljoin would hand back unchanged (no dot segments, no "//"
+# after the scheme's, nothing but plain URL characters): most links of most feeds.
+_PLAIN_ABSOLUTE = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::\d+)?(?:/(?!\.\.?(?:/|$))[^\s/?#]*)*(?:\?[^\s#]*)?"
+)
+
+
 def _resolve(base: str, value: str) -> str:
+    if _PLAIN_ABSOLUTE.fullmatch(value):
+        return value
     value = _URI_FIX.sub(r"\1\3", value)
     try:
         return urljoin(base, value)
