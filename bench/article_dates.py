@@ -1,7 +1,8 @@
 """Article publication dates on tests/data/articles: feedwatch before, htmldate alone, feedwatch now.
 
     .venv/bin/python bench/article_dates.py              # accuracy per language and pages/s
-    .venv/bin/python bench/article_dates.py --old 969cf51  # also the extractor of that commit
+    .venv/bin/python bench/article_dates.py --old 969cf51  # also that commit's extractor (its
+                                                            # whole src/, in a child process)
 
 Each page of tests/data/articles/ was written for feedwatch with its expected publication date
 beside it (expected.yaml). A page counts as right when the date found falls on the expected day
@@ -12,7 +13,8 @@ second of the whole enrichment step on these pages (parse + date), median of sev
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
+import os
 import statistics
 import subprocess
 import sys
@@ -51,9 +53,17 @@ def right(found: date | datetime | None, want: str | None) -> bool:
 
 
 def feedwatch_now(body: bytes, url: str, headers: dict[str, str]) -> datetime | None:
-    from feedwatch.core.extract.article import extract_article
-
-    return extract_article(body, url, now=NOW, headers=headers).published
+    try:
+        module = importlib.import_module("feedwatch.core.extract.article")
+    except ImportError:  # before #12 split it, the article extractor lived in html.py
+        module = importlib.import_module("feedwatch.core.extract.html")
+    try:
+        value: datetime | None = module.extract_article(
+            body, url, now=NOW, headers=headers
+        ).published
+    except Exception:  # an older extractor's crash counts as "no date"
+        return None
+    return value
 
 
 def htmldate_alone(body: bytes, url: str, headers: dict[str, str]) -> date | None:
@@ -63,33 +73,19 @@ def htmldate_alone(body: bytes, url: str, headers: dict[str, str]) -> date | Non
     return date.fromisoformat(found) if found else None
 
 
-def feedwatch_at(ref: str) -> Finder:
-    """The article extractor of an older commit (core/extract/html.py then), loaded from git."""
-    source = subprocess.run(
-        ["git", "show", f"{ref}:src/feedwatch/core/extract/html.py"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout
+def run_at(ref: str) -> None:
+    """Measure the extractor of an older commit: its whole src/ tree, in a child process."""
     folder = Path(tempfile.mkdtemp(prefix="fw-old-"))
-    path = folder / "old_html.py"
-    path.write_bytes(source)
-    spec = importlib.util.spec_from_file_location("old_html", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["old_html"] = module
-    spec.loader.exec_module(module)
-
-    def find(body: bytes, url: str, headers: dict[str, str]) -> datetime | None:
-        try:
-            value: datetime | None = module.extract_article(
-                body, url, now=NOW, headers=headers
-            ).published
-        except Exception:  # the old code's crashes count as "no date"
-            return None
-        return value
-
-    return find
+    archive = subprocess.run(
+        ["git", "archive", ref, "src"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    env = {**os.environ, "PYTHONPATH": str(folder / "src")}
+    subprocess.run(
+        [sys.executable, __file__, "--label", f"feedwatch at {ref}", "--only-feedwatch"],
+        env=env,
+        check=True,
+    )
 
 
 def measure(name: str, finder: Finder, pages: list[tuple[str, bytes, dict[str, Any]]]) -> None:
@@ -119,13 +115,19 @@ def measure(name: str, finder: Finder, pages: list[tuple[str, bytes, dict[str, A
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--old", help="also measure the extractor of this git commit")
+    parser.add_argument("--label", default="feedwatch now", help=argparse.SUPPRESS)
+    parser.add_argument("--only-feedwatch", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     pages = load()
+    if args.only_feedwatch:
+        measure(args.label, feedwatch_now, pages)
+        return
     print(f"{len(pages)} pages in {DATA.relative_to(ROOT)}")
     if args.old:
-        measure(f"feedwatch at {args.old}", feedwatch_at(args.old), pages)
+        sys.stdout.flush()
+        run_at(args.old)
     measure("htmldate alone", htmldate_alone, pages)
-    measure("feedwatch now", feedwatch_now, pages)
+    measure(args.label, feedwatch_now, pages)
 
 
 if __name__ == "__main__":

@@ -167,15 +167,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument(
+        "--only", choices=["feeds", "dates", "listing", "articles"], action="append"
+    )
     args = parser.parse_args()
     import feedwatch
 
     print(f"feedwatch from {Path(feedwatch.__file__).parent}")
-    feeds_figures(args.rounds, plain=False, n=args.feeds)
-    feeds_figures(args.rounds, plain=True, n=args.feeds)
-    date_figures(args.rounds)
-    listing_figures(args.rounds)
-    article_figures(args.rounds)
+    only = set(args.only or ["feeds", "dates", "listing", "articles"])
+    if "feeds" in only:
+        feeds_figures(args.rounds, plain=False, n=args.feeds)
+        feeds_figures(args.rounds, plain=True, n=args.feeds)
+    if "dates" in only:
+        date_figures(args.rounds)
+    if "listing" in only:
+        listing_figures(args.rounds)
+    if "articles" in only:
+        article_figures(args.rounds)
 
 
 if __name__ == "__main__":
