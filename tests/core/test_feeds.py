@@ -300,3 +300,10 @@ def test_json_feed_fields_that_are_not_strings_are_rejected() -> None:
     assert first.guid == "1000" and first.published is None
     assert feed.title is None
     assert (second.title, second.link, second.summary) == ("Echt", "https://x.example/b", "tekst")
+
+
+@pytest.mark.parametrize("body", [b"</height<", b"<channel<item<link</item</link<"])
+def test_feedparser_crashes_on_broken_markup_become_extract_errors(body: bytes) -> None:
+    # minimised from fuzz/run.py findings: feedparser's loose parser raises TypeError/KeyError
+    with pytest.raises(ExtractError, match="parser failed"):
+        parse(body)

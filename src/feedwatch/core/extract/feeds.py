@@ -107,6 +107,12 @@ def _parse_xml_feed(
             )
         except UnicodeError as exc:  # feedparser 6.0.14 on &#xD800; or a non-ASCII encoding name
             raise ExtractError(key, f"not a valid feed: {_bozo_words(exc)}") from None
+        except (TypeError, KeyError, AttributeError, IndexError, ValueError) as exc:
+            # feedparser's loose parser on broken markup (an <image><width/> without a value,
+            # an end tag it has no context for): found by fuzz/run.py; the body is not usable
+            raise ExtractError(
+                key, f"not a valid feed: the parser failed ({type(exc).__name__})"
+            ) from None
     entries = parsed.get("entries") or []
     version = parsed.get("version")
     warnings: list[str] = []
