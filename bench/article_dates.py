@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -69,7 +70,9 @@ def feedwatch_now(body: bytes, url: str, headers: dict[str, str]) -> datetime | 
 def htmldate_alone(body: bytes, url: str, headers: dict[str, str]) -> date | None:
     from htmldate import find_date
 
-    found = find_date(body, url=url, original_date=True, max_date=NOW.strftime("%Y-%m-%d"))
+    with warnings.catch_warnings():  # dateutil warns about zone names it does not know
+        warnings.simplefilter("ignore")
+        found = find_date(body, url=url, original_date=True, max_date=NOW.strftime("%Y-%m-%d"))
     return date.fromisoformat(found) if found else None
 
 

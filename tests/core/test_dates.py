@@ -520,3 +520,11 @@ def test_feed_dates_never_raise(text: str) -> None:
     if value is not None:
         assert value.utcoffset() == timedelta(0)
         value + timedelta(days=1)
+
+
+def test_machine_dates_with_a_zone_name_glued_to_the_time() -> None:
+    assert parse_iso_datetime("2023-12-16T16:02:50CDT", now=NOW) == utc(2023, 12, 16, 21, 2, 50)
+    assert parse_iso_datetime("2023-12-16 16:02:50 CET", now=NOW) == utc(2023, 12, 16, 15, 2, 50)
+    # in lower case a zone name is a word: "met" here is Dutch for "with", not MET
+    (found,) = find_dates("Op 2024-05-03 10:00 met de raad gesproken", now=NOW)
+    assert found[0] == ams(2024, 5, 3, 10, 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -352,15 +353,17 @@ def _htmldate(root: El, url: str, now: datetime, *, extensive: bool) -> _Found |
     from htmldate import find_date
 
     try:
-        raw = find_date(
-            root,
-            url=url,
-            original_date=True,
-            extensive_search=extensive,
-            deferred_url_extractor=True,
-            min_date=MIN_DATE.strftime("%Y-%m-%d"),
-            max_date=(now + MAX_AHEAD).strftime("%Y-%m-%d"),
-        )
+        with warnings.catch_warnings():  # dateutil warns about zone names it does not know
+            warnings.simplefilter("ignore")
+            raw = find_date(
+                root,
+                url=url,
+                original_date=True,
+                extensive_search=extensive,
+                deferred_url_extractor=True,
+                min_date=MIN_DATE.strftime("%Y-%m-%d"),
+                max_date=(now + MAX_AHEAD).strftime("%Y-%m-%d"),
+            )
         day = date.fromisoformat(raw[:10]) if raw else None
     except Exception:  # a third-party parser on hostile markup: its failure is "no date"
         return None

@@ -119,7 +119,9 @@ _END_NUM = r"(?![\w]|[-/.:]\d)"  # no digit or letter, nor another "-12" part, j
 _ISO_RE = re.compile(
     _START + r"(?P<year>\d{4})-(?P<mon>\d{2})-(?P<day>\d{2})"
     r"(?:(?:T|\s+)(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,]\d+)?)?"
-    r"(?:\s*(?P<zone>Z|[+-]\d{2}(?::?\d{2})?))?)?" + _END_NUM,
+    r"(?:\s*(?P<zone>Z|[+-]\d{2}(?::?\d{2})?"
+    # zone names in capitals only ("16:02:50CDT"); in lower case they are words ("met")
+     + rf"|(?-i:{_alternation([z.upper() for z in ZONES if len(z) > 1])})\b))?)?" + _END_NUM,
     re.IGNORECASE,
 )
 _LONG_RE = re.compile(
