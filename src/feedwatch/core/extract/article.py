@@ -413,13 +413,13 @@ def extract_article(
         title = (text_of(title_el) if title_el is not None else None) or None
 
     found = _own_date(page, h1, metas, entity, now)
-    if found is None or found.strength == "text":
+    if found is None or (found.strength == "text" and not found.near):
+        # htmldate only where our own reading found nothing close to the title
         content = _content_copy(page)
         helper = _htmldate(content, url, now, extensive=False)
         if helper is None and found is None:
             helper = _htmldate(content, url, now, extensive=True)
-        disagree = helper is not None and (found is None or _day(found) != _day(helper))
-        if disagree and (found is None or not found.near):
+        if helper is not None and (found is None or _day(found) != _day(helper)):
             found = helper
     published = _as_instant(found) if found is not None else None
     source: DateSource | None = found.source if found is not None else None
