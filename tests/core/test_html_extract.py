@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
+from feedwatch.core.extract import extract
 from feedwatch.core.extract.article import extract_article
 from feedwatch.core.extract.discover import discover_feeds
 from feedwatch.core.extract.listing import extract_listing, validate_selectors
 from feedwatch.core.extract.page import detect_encoding
 from feedwatch.core.extract.paging import find_next_page
-from feedwatch.types import Selectors
+from feedwatch.types import FetchResult, Selectors, Source
 
 DATA = Path(__file__).parents[1] / "data" / "html"
 CASES = sorted(p.name for p in DATA.iterdir() if (p / "expected.yaml").exists())
@@ -300,3 +301,11 @@ def test_korean_page_in_euc_kr_is_decoded() -> None:
     text = "<html><head><meta charset='euc-kr'></head><body><h1>난민 보호 소식</h1></body></html>"
     info = extract_article(text.encode("euc_kr"), "https://x.example/k", now=NOW)
     assert info.title == "난민 보호 소식"
+
+
+def test_the_fetch_pipeline_finds_the_items_of_a_latin1_labelled_utf8_listing() -> None:
+    source = Source(key="s", name="s", url="https://x.example/nieuws", kind="html")
+    headers = {"content-type": "text/html; charset=ISO-8859-1"}
+    result = FetchResult("s", source.url, source.url, 200, headers, LISTING_UTF8.encode())
+    got = extract(source, result, NOW)
+    assert [i.title for i in got.items][0] == "Coëfficiënt van de opvang in Zuiderveen"
