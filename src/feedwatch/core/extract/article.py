@@ -231,6 +231,8 @@ def _text_date(text: str, now: datetime) -> tuple[datetime, bool] | None:
     """The one date a short text shows; of "published X, updated Y" the published one."""
     m = parse_date_match(text, now=now)
     if m is not None:
+        if _UPDATED_WORDS.search(text[: m.start]) and not _PUBLISHED_WORDS.search(text[: m.start]):
+            return None  # "Bijgewerkt op 5 mei 2023" alone: a modification, not the publication
         return m.value, m.has_time
     matches = find_date_matches(text, now=now)
     if not matches:
