@@ -118,6 +118,13 @@ COMMON: dict[str, bytes] = {
         ).replace("<language>nl-NL</language>", "<dc:language>de</dc:language>"),
     ),
     "rss-description-only": rss("<description>Alleen tekst</description>"),
+    "rss-more-dublin-core": rss(
+        "<title>Besluit</title><link>https://proef.example.nl/b</link>"
+        "<pubDate>Tue, 17 Nov 2026 07:00:00 GMT</pubDate><dc:rights>CC0</dc:rights>"
+        "<dc:publisher>Gemeente Proef</dc:publisher><dc:format>text/html</dc:format>"
+        "<dc:type>besluit</dc:type><dc:identifier>gmb-2026-1</dc:identifier>"
+        "<dc:coverage>Proefdorp</dc:coverage><dc:relation>https://proef.example.nl/r</dc:relation>"
+    ),
     "rss-xml-base-drupal": rss(
         "<title>Relatief</title><link>nieuws/rel</link><guid>12 at x</guid>",
         head=RSS_HEAD.replace(

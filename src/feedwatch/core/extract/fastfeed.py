@@ -44,7 +44,11 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _TYPE_ALIASES = {"text": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
 
 # Children of an RSS <item> / Atom <entry> that do not change what feeds.py reads.
-_RSS_IGNORED = frozenset({"category", "comments", DC + "subject"})
+_RSS_IGNORED = frozenset(
+    {"category", "comments"}
+    | {DC + t for t in ("subject", "rights", "publisher", "format", "type", "identifier",
+                        "coverage", "relation")}
+)  # fmt: skip
 _ATOM_IGNORED = frozenset({ATOM + "category", ATOM + "rights"})
 # Extension namespaces whose elements feedparser keeps under keys feeds.py does not read.
 _IGNORED_NS = (
