@@ -371,7 +371,7 @@ def test_every_html_source_of_the_real_config_has_a_demo_listing() -> None:
 
 @pytest.mark.parametrize("source", _html_sources(), ids=lambda s: s["key"])
 def test_every_listing_yields_items_on_the_mirror(source: dict[str, Any]) -> None:
-    from feedwatch.core.extract.html import extract_listing
+    from feedwatch.core.extract.listing import extract_listing
     from feedwatch.types import Selectors
 
     path = SITE / urlsplit(source["url"]).path.lstrip("/")

@@ -33,7 +33,8 @@ from feedwatch.config.sources import (
 )
 from feedwatch.core.extract.discover import common_feed_urls, discover_feeds, sniff_kind
 from feedwatch.core.extract.feeds import parse_feed
-from feedwatch.core.extract.html import extract_listing, parse_page, text_of
+from feedwatch.core.extract.listing import extract_listing
+from feedwatch.core.extract.page import parse_page, text_of
 from feedwatch.edges.http.fetch import HostLimiter, fetch, make_client
 from feedwatch.edges.http.robots import RobotsCache
 from feedwatch.errors import DiscoveryError, ExtractError

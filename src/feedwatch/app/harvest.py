@@ -25,7 +25,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from feedwatch.core.extract import resolve_kind
-from feedwatch.core.extract.html import extract_article, find_next_page
+from feedwatch.core.extract.article import extract_article
+from feedwatch.core.extract.paging import find_next_page
 from feedwatch.core.extract.sitemap import SitemapEntry, newest_first, parse_sitemap, sitemap_items
 from feedwatch.core.normalise import MAX_SUMMARY, MAX_TITLE, check_date, plain_text
 from feedwatch.edges.http.fetch import Client, FetchSettings, HostLimiter, fetch
