@@ -29,8 +29,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from feedwatch.core.classify.compile import Topics
 from feedwatch.core.classify.score import SIGNALS, Scored, score_fields
@@ -127,11 +128,15 @@ class Model:
     version: str = ""
     _body: dict[str, int] = field(default_factory=dict, repr=False)
     _title: dict[str, int] = field(default_factory=dict, repr=False)
+    _rows_body: _RowCache = field(init=False, repr=False)
+    _rows_title: _RowCache = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._body.update((w, i) for i, w in enumerate(self.body_words))
         base = len(self.body_words)
         self._title.update((w, base + i) for i, w in enumerate(self.title_words))
+        object.__setattr__(self, "_rows_body", _RowCache(self._body, self.affix))
+        object.__setattr__(self, "_rows_title", _RowCache(self._title, self.affix))
 
     @property
     def n_text(self) -> int:
@@ -147,10 +152,35 @@ class Model:
         return f"rules[{self.rule_names[row - nb - nt]}]"
 
     def text_rows(self, title_words: Sequence[str], body_words: Sequence[str]) -> list[int]:
-        """The rows of the text features present (each once), ascending."""
-        found: set[int | None] = set(map(self._body.get, text_tokens(body_words, self.affix)))
-        found.update(map(self._title.get, text_tokens(title_words, self.affix)))
-        return sorted(r for r in found if r is not None)
+        """The rows of the text features present, each once."""
+        if not self.affix:  # one feature per word: straight look-ups
+            some: set[int | None] = set(map(self._body.get, body_words))
+            some.update(map(self._title.get, title_words))
+            some.discard(None)
+            return cast(list[int], list(some))
+        found = set(chain.from_iterable(map(self._rows_body.__getitem__, set(body_words))))
+        found.update(chain.from_iterable(map(self._rows_title.__getitem__, set(title_words))))
+        return list(found)
+
+
+class _RowCache(dict[str, tuple[int, ...]]):
+    """word -> the rows of its text features (the word, its affixes), worked out on first sight;
+    dropped whole at a size limit. Look-ups are plain dict look-ups, safe while threads read."""
+
+    _LIMIT = 200_000
+
+    def __init__(self, rows: Mapping[str, int], affix: int) -> None:
+        super().__init__()
+        self.rows = rows
+        self.affix = affix
+
+    def __missing__(self, word: str) -> tuple[int, ...]:
+        get = self.rows.get
+        out = tuple(r for r in map(get, text_tokens((word,), self.affix)) if r is not None)
+        if len(self) >= self._LIMIT:
+            self.clear()
+        self[word] = out
+        return out
 
 
 def _canonical(doc: Mapping[str, Any]) -> bytes:
@@ -259,6 +289,10 @@ class Classifier:
         n_text = model.n_text
         self._text_coef = np.ascontiguousarray(model.coef[:n_text])
         self._rule_coef = np.ascontiguousarray(model.coef[n_text:])
+        self._text_cols = [np.ascontiguousarray(c) for c in self._text_coef.T]
+        self._rule_cols = [np.ascontiguousarray(c) for c in self._rule_coef.T]
+        self._intercept: list[float] = model.intercept.tolist()
+        self._zeros = [0.0] * len(model.topics)
 
     def __call__(self, title: str, text: str, source: str | None = None) -> list[TopicScore]:
         """One TopicScore per topic of the rules, in their order."""
@@ -272,79 +306,79 @@ class Classifier:
         assert model is not None
         rows = model.text_rows(scored.title_words, scored.body_words)
         rf = np.array(rule_features(scored, self._positions))
-        rule_part = rf[:, None] * self._rule_coef  # (n rule features, n topics)
-        if rows:
-            scale = model.text_scale / math.sqrt(len(rows))
-            text_part = self._text_coef[rows] * scale
-            text_sum = text_part.sum(axis=0)
-        else:
-            scale, text_part, text_sum = 0.0, None, np.zeros(len(model.topics))
-        logits = model.intercept + rule_part.sum(axis=0) + text_sum
+        scale = model.text_scale / math.sqrt(len(rows)) if rows else 0.0
+        words = (self._text_coef[rows].sum(axis=0) * scale).tolist() if rows else self._zeros
+        rules = (rf @ self._rule_coef).tolist()
+        intercept = self._intercept
+        threshold = model.threshold
         out: list[TopicScore] = []
-        n_text = model.n_text
         for s in scored.scores:
             j = self._columns.get(s.topic)
             if j is None:
                 out.append(s)
                 continue
-            logit = float(logits[j])
+            logit = intercept[j] + words[j] + rules[j]
             prob = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
-            if prob < model.threshold and not s.score:
+            if prob < threshold and not s.score:
                 # no rule of the topic matched and the model agrees: nothing to keep (the store
                 # keeps no row for a score of 0; `why` shows it as 0)
-                out.append(TopicScore(s.topic, 0.0, model.threshold, (), False))
+                out.append(TopicScore(s.topic, 0.0, threshold, (), False))
                 continue
-            # each contribution: (value, feature row); text rows first, then the rule features
-            contrib: list[tuple[float, int]] = []
-            if text_part is not None:
-                contrib.extend(zip(text_part[:, j].tolist(), rows, strict=True))
-            contrib.extend(
-                (v, n_text + r) for r, v in enumerate(rule_part[:, j].tolist()) if v != 0.0
-            )
-            terms = self._reasons(s, prob, logit, float(model.intercept[j]), contrib, rf)
-            yes = prob >= model.threshold
-            out.append(TopicScore(s.topic, round(prob, 4), model.threshold, terms, yes))
+            terms = self._reasons(s, j, prob, logit, words[j], rules[j], rows, scale, rf)
+            out.append(TopicScore(s.topic, round(prob, 4), threshold, terms, prob >= threshold))
         return out
 
     def _reasons(
         self,
-        rules: TopicScore,
+        s: TopicScore,
+        j: int,
         prob: float,
         logit: float,
-        bias: float,
-        contrib: list[tuple[float, int]],
+        words: float,
+        rules: float,
+        rows: list[int],
+        scale: float,
         rf: Any,
     ) -> tuple[str, ...]:
-        """The explanation of one model topic: the sum, the strongest contributions for and
-        against (with the bias when it tips the balance), then the rule terms."""
-        model = self.model
+        """What decided topic `j`: the sum (rules, words, bias), the strongest contributions for
+        and against it (the bias too, on its side; left out when the topic is far from assigned:
+        under half the threshold), then what the rules alone say and their terms."""
+        np, model = self._np, self.model
         assert model is not None
-        n_text = model.n_text
-        words = sum(v for v, r in contrib if r < n_text)
-        rule_sum = sum(v for v, r in contrib if r >= n_text)
-
-        def name(row: int) -> str:
-            label = model.feature_name(row)
-            if row >= n_text:
-                return f"{label}={float(rf[row - n_text]):.2f}"
-            return label
-
-        pro = sorted((c for c in contrib if c[0] > 0), key=lambda c: (-c[0], c[1]))[:SHOWN]
-        con = sorted((c for c in contrib if c[0] < 0), key=lambda c: (c[0], c[1]))[:SHOWN]
-        pro_s = [f"{name(r)} {_signed(v)}" for v, r in pro]
-        con_s = [f"{name(r)} {_signed(v)}" for v, r in con]
-        (pro_s if bias > 0 else con_s).append(f"bias {_signed(bias)}")
         verdict = "assigned" if prob >= model.threshold else "not assigned"
-        lines = [
-            f"model {prob:.2f} {verdict}: {_signed(logit)} = rules {_signed(rule_sum)}"
-            f" + words {_signed(words)} + bias {_signed(bias)}",
-            f"for: {', '.join(pro_s) or '-'}",
-            f"against: {', '.join(con_s) or '-'}",
-        ]
-        mark = "assigned" if rules.assigned else "not assigned"
-        lines.append(f"rules {rules.score:.1f} / {rules.threshold:g} {mark} by themselves")
-        lines.extend(f"rule: {t}" for t in rules.terms)
-        return tuple(lines)
+        mark = "assigned" if s.assigned else "not assigned"
+        bias = self._intercept[j]
+        total = (
+            f"model {prob:.2f} {verdict}: {_signed(logit)} = rules {_signed(rules)}"
+            f" + words {_signed(words)} + bias {_signed(bias)}"
+        )
+        by_rules = f"rules {s.score:.1f} / {s.threshold:g} {mark} by themselves"
+        if prob < model.threshold / 2:  # far from assigned: the sum says why; no ranking
+            return (total, by_rules, *[f"rule: {t}" for t in s.terms])
+        n_rows = len(rows)
+        col = np.concatenate((self._text_cols[j][rows] * scale, rf * self._rule_cols[j]))
+        order = np.argsort(col, kind="stable")
+        ends = np.concatenate((order[:SHOWN], order[: -SHOWN - 1 : -1])).tolist()
+        values = col[ends].tolist()
+        rf_list = rf.tolist()
+
+        def named(i: int, value: float) -> str:
+            if i < n_rows:
+                return f"{model.feature_name(rows[i])} {_signed(value)}"
+            r = i - n_rows
+            return f"rules[{model.rule_names[r]}={rf_list[r]:.2f}] {_signed(value)}"
+
+        k = min(SHOWN, len(col))
+        con = [named(i, v) for i, v in zip(ends[:k], values[:k], strict=True) if v < 0]
+        pro = [named(i, v) for i, v in zip(ends[k:], values[k:], strict=True) if v > 0]
+        (pro if bias > 0 else con).append(f"bias {_signed(bias)}")
+        return (
+            total,
+            f"for: {', '.join(pro) or '-'}",
+            f"against: {', '.join(con) or '-'}",
+            by_rules,
+            *[f"rule: {t}" for t in s.terms],
+        )
 
 
 def resolve_labels(

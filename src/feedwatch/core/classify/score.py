@@ -352,7 +352,9 @@ def rule_signals(
     title_w = lead_w = 0.0
     blocks: set[int] = set()
     distinct = 0
-    for tid, weight in ct.terms.items():
+    weights = ct.terms
+    for tid in ct.term_set.intersection(title.keys() | body.keys()):
+        weight = weights[tid]
         if weight <= 0:
             continue
         in_title = tid in title

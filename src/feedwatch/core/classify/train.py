@@ -39,7 +39,7 @@ DEFAULTS: Mapping[str, float] = {
     "min_df": 2,  # a word is a feature when at least this many training items have it
     "text_scale": 12.0,  # length of the text block beside the rule features
     "threshold": 0.4,  # probability from which a topic is assigned
-    "affix": 5,  # first/last letters of longer words as features (compounds)
+    "affix": 0,  # first/last letters of longer words as features (compounds); 0: none
 }
 
 
