@@ -306,8 +306,8 @@ class Scored(NamedTuple):
     """The rule layer's answer for one item, with what the learned layer reads beside it."""
 
     scores: list[TopicScore]  # per topic, in the order of the rules file
-    title_words: tuple[str, ...]
-    body_words: tuple[str, ...]
+    title_words: tuple[str, ...]  # the words of the title, then "§" + each rule term found
+    body_words: tuple[str, ...]  # likewise for the body
     signals: list[tuple[float, ...]]  # per topic: see `rule_signals`
 
 
@@ -334,8 +334,14 @@ def score_fields(title: str, text: str, topics: Topics, *, source: str | None = 
     ]
     n_body = len(body_field.tok.words)
     signals = [rule_signals(ct, in_title, in_body, n_body) for ct in compiled.topics]
-    return Scored(scores, title_field.tok.words, body_field.tok.words, signals)
+    terms = compiled.terms
+    # the rule terms found count as words too: "§" + the term as written (no word holds a "§")
+    title_words = title_field.tok.words + tuple([TERM_MARK + terms[t].source for t in in_title])
+    body_words = body_field.tok.words + tuple([TERM_MARK + terms[t].source for t in in_body])
+    return Scored(scores, title_words, body_words, signals)
 
+
+TERM_MARK = "§"  # a rule term found, as a word feature of the learned layer: "§azc*|asielzoek…"
 
 # The signals of `rule_signals`, in order (the learned layer names its features after them)
 SIGNALS = ("title", "lead", "cover", "terms")

@@ -31,7 +31,14 @@ from feedwatch.core.classify.score import Scored, score_fields
 from feedwatch.errors import FeedwatchError
 from feedwatch.types import TopicScore
 
-__all__ = ["DEFAULTS", "Example", "cross_validate", "examples_from_records", "fit"]
+__all__ = [
+    "DEFAULTS",
+    "Example",
+    "cross_validate",
+    "cross_validate_by",
+    "examples_from_records",
+    "fit",
+]
 
 # The design chosen by grouped cross-validation on the labelled items (see README, "Topics")
 DEFAULTS: Mapping[str, float] = {
@@ -181,6 +188,19 @@ def cross_validate(
     """k-fold cross-validation grouped by story: every item is decided by a model that never
     saw it nor any item of its story. Only examples that know every topic are scored (a stored
     human label on one topic trains, but cannot be scored for the others)."""
+    return cross_validate_by(examples, topics, folds=folds, params=params)["all"]
+
+
+def cross_validate_by(
+    examples: Sequence[Example],
+    topics: Topics,
+    *,
+    folds: int = 5,
+    params: Mapping[str, float] | None = None,
+    field: str = "lang",
+) -> dict[str, EvalReport]:
+    """`cross_validate`, reported over all items ("all") and per value of the records' `field`
+    (e.g. per language: "nl", "en"), from the same held-out decisions."""
     if len({e.group for e in examples}) < folds:
         raise FeedwatchError(f"too few labelled stories for {folds} folds")
     keys = topics.keys
@@ -197,12 +217,20 @@ def cross_validate(
         clf = Classifier(topics, model)
         for i in test:
             decided[i] = clf._decide(scored[i])
-    rows = [
-        (examples[i].record, decided[i])
-        for i in range(len(examples))
-        if set(keys) <= set(examples[i].known)
-    ]
-    return report(rows, keys, f"{topics.version} cv{folds}")
+    full = [i for i in range(len(examples)) if set(keys) <= set(examples[i].known)]
+    version = f"{topics.version} cv{folds}"
+    out = {"all": report([(examples[i].record, decided[i]) for i in full], keys, version)}
+    values = sorted(
+        {str(examples[i].record.get(field)) for i in full if examples[i].record.get(field)}
+    )
+    for value in values:
+        rows = [
+            (examples[i].record, decided[i])
+            for i in full
+            if str(examples[i].record.get(field)) == value
+        ]
+        out[value] = report(rows, keys, version)
+    return out
 
 
 def _folds(groups: Sequence[str], folds: int) -> list[int]:
