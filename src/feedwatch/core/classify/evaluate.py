@@ -95,6 +95,8 @@ class EvalReport:
                 lines.append(
                     f"  {m.topic}  {ident}  score {m.score:.1f} / {m.threshold:g}  {title}"
                 )
+                if not m.terms:
+                    lines.append("      no term of the topic found (rules 0; the model agreed)")
                 for term in m.terms[:max_terms]:
                     lines.append(f"      {term}")
                 if len(m.terms) > max_terms:

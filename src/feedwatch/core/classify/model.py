@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from feedwatch.core.classify.compile import Topics
-from feedwatch.core.classify.score import SIGNALS, Scored, score_fields
+from feedwatch.core.classify.score import SIGNALS, Scored, classify, score_fields
 from feedwatch.errors import ConfigError
 from feedwatch.types import TopicScore
 
@@ -289,17 +289,18 @@ class Classifier:
         n_text = model.n_text
         self._text_coef = np.ascontiguousarray(model.coef[:n_text])
         self._rule_coef = np.ascontiguousarray(model.coef[n_text:])
-        self._text_cols = [np.ascontiguousarray(c) for c in self._text_coef.T]
+        self._text_t = np.ascontiguousarray(self._text_coef.T)
+        self._names = [model.feature_name(r) for r in range(n_text)]
+        self._rule_names = model.rule_names
         self._rule_cols = [np.ascontiguousarray(c) for c in self._rule_coef.T]
         self._intercept: list[float] = model.intercept.tolist()
         self._zeros = [0.0] * len(model.topics)
 
     def __call__(self, title: str, text: str, source: str | None = None) -> list[TopicScore]:
         """One TopicScore per topic of the rules, in their order."""
-        scored = score_fields(title, text, self.topics, source=source)
         if self.model is None:
-            return scored.scores
-        return self._decide(scored)
+            return classify(title, text, self.topics, source=source)
+        return self._decide(score_fields(title, text, self.topics, source=source))
 
     def _decide(self, scored: Scored) -> list[TopicScore]:
         np, model = self._np, self.model
@@ -307,7 +308,10 @@ class Classifier:
         rows = model.text_rows(scored.title_words, scored.body_words)
         rf = np.array(rule_features(scored, self._positions))
         scale = model.text_scale / math.sqrt(len(rows)) if rows else 0.0
-        words = (self._text_coef[rows].sum(axis=0) * scale).tolist() if rows else self._zeros
+        # (topics, rows present): `take` along the rows of the transposed matrix, then sum each
+        # topic's row: several times faster than summing a (rows, topics) block over axis 0
+        taken = self._text_t.take(rows, axis=1)
+        words = (taken.sum(axis=1) * scale).tolist() if rows else self._zeros
         rules = (rf @ self._rule_coef).tolist()
         intercept = self._intercept
         threshold = model.threshold
@@ -324,7 +328,7 @@ class Classifier:
                 # keeps no row for a score of 0; `why` shows it as 0)
                 out.append(TopicScore(s.topic, 0.0, threshold, (), False))
                 continue
-            terms = self._reasons(s, j, prob, logit, words[j], rules[j], rows, scale, rf)
+            terms = self._reasons(s, j, prob, logit, words[j], rules[j], rows, taken[j] * scale, rf)
             out.append(TopicScore(s.topic, round(prob, 4), threshold, terms, prob >= threshold))
         return out
 
@@ -337,12 +341,13 @@ class Classifier:
         words: float,
         rules: float,
         rows: list[int],
-        scale: float,
+        text: Any,
         rf: Any,
     ) -> tuple[str, ...]:
         """What decided topic `j`: the sum (rules, words, bias), the strongest contributions for
-        and against it (the bias too, on its side; left out when the topic is far from assigned:
-        under half the threshold), then what the rules alone say and their terms."""
+        and against it (the bias too, on its side; left out when the topic is far from assigned,
+        under half the threshold, and the rules alone do not assign it either), then what the
+        rules alone say and their terms."""
         np, model = self._np, self.model
         assert model is not None
         verdict = "assigned" if prob >= model.threshold else "not assigned"
@@ -353,25 +358,26 @@ class Classifier:
             f" + words {_signed(words)} + bias {_signed(bias)}"
         )
         by_rules = f"rules {s.score:.1f} / {s.threshold:g} {mark} by themselves"
-        if prob < model.threshold / 2:  # far from assigned: the sum says why; no ranking
+        if prob < model.threshold / 2 and not s.assigned:  # far from assigned: the sum says why
             return (total, by_rules, *[f"rule: {t}" for t in s.terms])
         n_rows = len(rows)
-        col = np.concatenate((self._text_cols[j][rows] * scale, rf * self._rule_cols[j]))
+        col = np.concatenate((text, rf * self._rule_cols[j]))
         order = np.argsort(col, kind="stable")
-        ends = np.concatenate((order[:SHOWN], order[: -SHOWN - 1 : -1])).tolist()
-        values = col[ends].tolist()
+        k = min(SHOWN, len(col))
+        low, high = order[:k].tolist(), order[: -k - 1 : -1].tolist()
+        values = col.tolist()
+        names = self._names
         rf_list = rf.tolist()
 
-        def named(i: int, value: float) -> str:
+        def named(i: int) -> str:
             if i < n_rows:
-                return f"{model.feature_name(rows[i])} {_signed(value)}"
+                return f"{names[rows[i]]} {values[i]:+.2f}"
             r = i - n_rows
-            return f"rules[{model.rule_names[r]}={rf_list[r]:.2f}] {_signed(value)}"
+            return f"rules[{self._rule_names[r]}={rf_list[r]:.2f}] {values[i]:+.2f}"
 
-        k = min(SHOWN, len(col))
-        con = [named(i, v) for i, v in zip(ends[:k], values[:k], strict=True) if v < 0]
-        pro = [named(i, v) for i, v in zip(ends[k:], values[k:], strict=True) if v > 0]
-        (pro if bias > 0 else con).append(f"bias {_signed(bias)}")
+        con = [named(i) for i in low if values[i] < 0]
+        pro = [named(i) for i in high if values[i] > 0]
+        (pro if bias > 0 else con).append(f"bias {bias:+.2f}")
         return (
             total,
             f"for: {', '.join(pro) or '-'}",
