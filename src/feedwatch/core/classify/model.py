@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from feedwatch.core.classify.compile import Topics
-from feedwatch.core.classify.score import SIGNALS, Scored, classify, score_fields
+from feedwatch.core.classify.score import SIGNALS, TERM_MARK, Scored, classify, score_fields
 from feedwatch.errors import ConfigError
 from feedwatch.types import TopicScore
 
@@ -146,9 +146,9 @@ class Model:
         """How a feature reads in an explanation."""
         nb, nt = len(self.body_words), len(self.title_words)
         if row < nb:
-            return self.body_words[row]
+            return _shown(self.body_words[row])
         if row < nb + nt:
-            return f"title:{self.title_words[row - nb]}"
+            return f"title:{_shown(self.title_words[row - nb])}"
         return f"rules[{self.rule_names[row - nb - nt]}]"
 
     def text_rows(self, title_words: Sequence[str], body_words: Sequence[str]) -> list[int]:
@@ -181,6 +181,11 @@ class _RowCache(dict[str, tuple[int, ...]]):
             self.clear()
         self[word] = out
         return out
+
+
+def _shown(word: str) -> str:
+    """A word feature as shown: a rule term found ("§azc*") reads "term:azc*"."""
+    return f"term:{word[len(TERM_MARK) :]}" if word.startswith(TERM_MARK) else word
 
 
 def _canonical(doc: Mapping[str, Any]) -> bytes:
