@@ -333,18 +333,30 @@ def score_fields(title: str, text: str, topics: Topics, *, source: str | None = 
         _score_topic(ct, in_title, in_body, found, compiled, source) for ct in compiled.topics
     ]
     n_body = len(body_field.tok.words)
-    signals = [rule_signals(ct, in_title, in_body, n_body) for ct in compiled.topics]
-    terms = compiled.terms
+    signals = [
+        _NO_SIGNALS
+        if ct.term_set.isdisjoint(found)
+        else rule_signals(ct, in_title, in_body, n_body)
+        for ct in compiled.topics
+    ]
     # the rule terms found count as words too: "§" + the term as written (no word holds a "§")
-    title_words = title_field.tok.words + tuple([TERM_MARK + terms[t].source for t in in_title])
-    body_words = body_field.tok.words + tuple([TERM_MARK + terms[t].source for t in in_body])
+    marks = _term_marks(compiled)
+    title_words = title_field.tok.words + tuple(map(marks.__getitem__, in_title))
+    body_words = body_field.tok.words + tuple(map(marks.__getitem__, in_body))
     return Scored(scores, title_words, body_words, signals)
+
+
+@lru_cache(maxsize=8)
+def _term_marks(compiled: _Compiled) -> tuple[str, ...]:
+    """Per term id its word feature: TERM_MARK + the term as written."""
+    return tuple(TERM_MARK + term.source for term in compiled.terms)
 
 
 TERM_MARK = "§"  # a rule term found, as a word feature of the learned layer: "§azc*|asielzoek…"
 
 # The signals of `rule_signals`, in order (the learned layer names its features after them)
 SIGNALS = ("title", "lead", "cover", "terms")
+_NO_SIGNALS = (0.0, 0.0, 0.0, 0.0)
 LEAD_WORDS = 40  # the lead: the first this many words of the body
 BLOCK_WORDS = 25  # coverage counts the blocks of this many words that hold a topic's terms
 
