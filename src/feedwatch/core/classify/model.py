@@ -350,9 +350,9 @@ class Classifier:
         rf: Any,
     ) -> tuple[str, ...]:
         """What decided topic `j`: the sum (rules, words, bias), the strongest contributions for
-        and against it (the bias too, on its side; left out when the topic is far from assigned,
-        under half the threshold, and the rules alone do not assign it either), then what the
-        rules alone say and their terms."""
+        and against it (the bias too, on its side), then what the rules alone say and their terms.
+        The contributions are ranked when the topic is assigned or when the model overrules the
+        rules; when neither assigns it, the sum and the rule terms say why."""
         np, model = self._np, self.model
         assert model is not None
         verdict = "assigned" if prob >= model.threshold else "not assigned"
@@ -363,7 +363,7 @@ class Classifier:
             f" + words {_signed(words)} + bias {_signed(bias)}"
         )
         by_rules = f"rules {s.score:.1f} / {s.threshold:g} {mark} by themselves"
-        if prob < model.threshold / 2 and not s.assigned:  # far from assigned: the sum says why
+        if prob < model.threshold and not s.assigned:  # neither assigns it: the sum says why
             return (total, by_rules, *[f"rule: {t}" for t in s.terms])
         n_rows = len(rows)
         col = np.concatenate((text, rf * self._rule_cols[j]))
