@@ -269,10 +269,6 @@ def load_model(path: Path | None = None) -> Model:
     return model_from_json(text, path)
 
 
-def _signed(value: float) -> str:
-    return f"{value:+.2f}"
-
-
 class Classifier:
     """The full decision for one item: the rules, then the model over words and rule signals.
 
@@ -333,7 +329,7 @@ class Classifier:
                 # keeps no row for a score of 0; `why` shows it as 0)
                 out.append(TopicScore(s.topic, 0.0, threshold, (), False))
                 continue
-            terms = self._reasons(s, j, prob, logit, words[j], rules[j], rows, taken[j] * scale, rf)
+            terms = self._reasons(s, j, prob, logit, words[j], rules[j], rows, taken, scale, rf)
             out.append(TopicScore(s.topic, round(prob, 4), threshold, terms, prob >= threshold))
         return out
 
@@ -346,7 +342,8 @@ class Classifier:
         words: float,
         rules: float,
         rows: list[int],
-        text: Any,
+        taken: Any,
+        scale: float,
         rf: Any,
     ) -> tuple[str, ...]:
         """What decided topic `j`: the sum (rules, words, bias), the strongest contributions for
@@ -359,14 +356,14 @@ class Classifier:
         mark = "assigned" if s.assigned else "not assigned"
         bias = self._intercept[j]
         total = (
-            f"model {prob:.2f} {verdict}: {_signed(logit)} = rules {_signed(rules)}"
-            f" + words {_signed(words)} + bias {_signed(bias)}"
+            f"model {prob:.2f} {verdict}: {logit:+.2f} = rules {rules:+.2f}"
+            f" + words {words:+.2f} + bias {bias:+.2f}"
         )
         by_rules = f"rules {s.score:.1f} / {s.threshold:g} {mark} by themselves"
         if prob < model.threshold and not s.assigned:  # neither assigns it: the sum says why
             return (total, by_rules, *[f"rule: {t}" for t in s.terms])
         n_rows = len(rows)
-        col = np.concatenate((text, rf * self._rule_cols[j]))
+        col = np.concatenate((taken[j] * scale, rf * self._rule_cols[j]))
         order = np.argsort(col, kind="stable")
         k = min(SHOWN, len(col))
         low, high = order[:k].tolist(), order[: -k - 1 : -1].tolist()
