@@ -294,18 +294,22 @@ def train(
     """Retrain the model beside the rules from labelled files and the labels stored with
     `feedwatch label`; print cross-validated figures and write a versioned model file."""
     from feedwatch.core.classify.model import model_to_json
-    from feedwatch.core.classify.train import cross_validate, fit
+    from feedwatch.core.classify.train import cross_validate_by, fit
 
     topics = _topics(obj)
     paths = files or _default_files()
     examples = _examples(topics, paths, use_store=not no_store, obj=obj)
-    report = cross_validate(examples, topics, folds=folds)
+    reports = cross_validate_by(examples, topics, folds=folds)
+    report = reports.pop("all")
     n_store = sum(1 for e in examples if e.group.startswith("item:"))
     click.echo(
         f"{len(examples)} labelled items ({n_store} labelled by hand in the database), "
         f"{folds}-fold cross-validation grouped by story:"
     )
     click.echo(report.format_table())
+    for lang, part in reports.items():  # per language of the records (`lang`), same folds
+        figures = ", ".join(f"{k} {t.f1:.3f}" for k, t in part.topics.items() if t.support)
+        click.echo(f"lang {lang}: macro-F1 {part.macro_f1:.3f} (n = {part.n}; F1 {figures})")
     if misses:
         click.echo("")
         click.echo(report.format_misses())
