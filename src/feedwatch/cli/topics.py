@@ -58,6 +58,7 @@ def why(obj: Any, item_ref: str) -> None:
         click.echo(f"classifier {version}")
     manual = {r.topic: r.assigned for r in rows if r.origin == "manual"}
     rule = {r.topic: r for r in rows if r.origin == "rule"}
+    stored = set(rule)
     # A topic the item scored nothing on has no stored row: it is shown as 0.
     for configured in _topics(obj).topics:
         if configured.key not in rule:
@@ -73,7 +74,12 @@ def why(obj: Any, item_ref: str) -> None:
             click.echo(f"{mark} {topic:<20} (label by hand)")
             continue
         note = f"  (label by hand: {'added' if assigned else 'removed'})" if by == "hand" else ""
-        click.echo(f"{mark} {topic:<20} score {r.score:6.2f}  threshold {r.threshold:5.2f}{note}")
+        if topic in stored:
+            click.echo(
+                f"{mark} {topic:<20} score {r.score:6.2f}  threshold {r.threshold:5.2f}{note}"
+            )
+        else:  # no row: nothing of the topic was found, and the classifier did not assign it
+            click.echo(f"{mark} {topic:<20} score {0.0:6.2f}  (no term of the topic found){note}")
         if not r.terms and r.assigned:  # never silent about a decision: see `classify`
             click.echo("      (no explanation stored: run `feedwatch classify --all`)")
         for term in r.terms:
