@@ -367,3 +367,26 @@ def test_model_has_the_topics_of_the_rules(topics: Topics) -> None:
     model: Model = load_model()
     assert model.topics == topics.keys
     assert model.trained["rules_version"] == topics.version
+
+
+def test_affix_features_when_a_model_asks_for_them(topics: Topics) -> None:
+    from feedwatch.core.classify.model import text_tokens
+
+    assert text_tokens(["azc", "asielzoekerscentrum"], 0) == {"azc", "asielzoekerscentrum"}
+    assert text_tokens(["azc", "asielzoekerscentrum"], 5) == {
+        "azc",
+        "asielzoekerscentrum",
+        "asiel-",
+        "-ntrum",
+    }
+    rows = [
+        {"title": t, "text": x, "labels": sorted(labels), "story": f"s{i}"}
+        for i, (t, x, labels) in enumerate(OWN * 2)
+    ]
+    model = fit(examples_from_records(rows, topics.keys), topics, params={"affix": 5})
+    assert "asiel-" in model.body_words
+    again = model_from_json(model_to_json(model))
+    assert again.affix == 5
+    title, text = OWN[1][:2]
+    clf = Classifier(topics, again)
+    assert decided(clf(title, text)) == decided(Classifier(topics, model)(title, text))
