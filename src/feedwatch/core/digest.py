@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from feedwatch.config.digests import DigestProfile
+from feedwatch.core.links import linkify_html, linkify_md
 from feedwatch.types import Item
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -720,8 +721,8 @@ def render_markdown(d: Digest) -> str:
             out.append(
                 f"- **{md_escape(_date_label(e, d.lang))}** · {md_escape(src.name)} · {link}\\"
             )
-            if e.summary:
-                out.append(f"  {md_escape(e.summary)}\\")
+            if e.summary:  # references link to their official pages (core.links)
+                out.append(f"  {linkify_md(e.summary)}\\")
             tail = f"  _{lab['topics']}: {md_escape(', '.join(_topic_names(e, d)))}_"
             if len(e.sources) > 1:
                 also = [
@@ -854,6 +855,8 @@ def sanitise_html(fragment: str) -> str:
 
 def render_html(d: Digest) -> str:
     """The HTML mail part: Jinja2 with autoescape, inline CSS, then the nh3 allow-list."""
+    from markupsafe import Markup  # Jinja2's own dependency, loaded with it
+
     lab = _labels(d.lang)
     env = _jinja()
     body = env.get_template("digest_body.html.j2").render(
@@ -864,6 +867,7 @@ def render_html(d: Digest) -> str:
         date_label=lambda e: _date_label(e, d.lang),
         topic_names=lambda e: ", ".join(_topic_names(e, d)),
         one_line=one_line,
+        linkify=lambda text: Markup(linkify_html(text)),  # escaped; references as links
     )
     return str(
         env.get_template("digest.html.j2").render(
