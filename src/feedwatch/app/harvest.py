@@ -26,6 +26,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from feedwatch.app.connectors import fetch_connector
+from feedwatch.core.entities import entity_map
 from feedwatch.core.extract import resolve_kind
 from feedwatch.core.extract.html import extract_article, find_next_page
 from feedwatch.core.extract.sitemap import SitemapEntry, newest_first, parse_sitemap, sitemap_items
@@ -107,6 +109,8 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
             classifier_version=h.classifier_version,
         )
 
+    if source.connector is not None:  # an open-data API (#17): feedwatch.app.connectors
+        return await fetch_connector(h, source, state)
     if source.kind in ROBOTS_KINDS:
         verdict = await h.robots.check(
             h.client, state.url, settings=h.settings, limiter=h.limiter, key=source.key
@@ -156,6 +160,7 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
     return replace(
         update,
         items=tuple(items),
+        entities=entity_map(items),  # after enrichment (#17)
         scores=scores,
         warnings=tuple(warnings),
         # the digest stands for this one page's items: not when later pages were read too

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, unquote
 
 __all__ = [
@@ -125,6 +126,11 @@ _CELEX_BARE = re.compile(
 )
 
 
+# any reference needs one of these: one search rules out most texts at once
+_ANY = re.compile(
+    r"kst-|kamerstuk|dossier|wetsvoorstel|ecli:|stcrt|stb|staats|bwbr|celex|\d{5}[A-Z]", re.I
+)
+
 # ----------------------------------------------------------------------------------- finding
 
 
@@ -149,7 +155,7 @@ def _kamerstuk(dossier: str, nr: str | None) -> tuple[str, str]:
 def find_matches(text: str | None) -> list[Match]:
     """Every reference in `text`, in order of position, overlaps resolved (the first and
     longest wins). URL-encoded text (`ECLI%3ANL%3A...`) is read as well when it is a URL."""
-    if not text:
+    if not text or not _ANY.search(text):
         return []
     found: list[Match] = []
     for m in _KST_ID.finditer(text):
@@ -272,6 +278,21 @@ def entity_url(entity: str) -> str | None:
     if kind == "celex":
         return f"https://eur-lex.europa.eu/legal-content/NL/TXT/?uri=CELEX:{quote(ident)}"
     return None
+
+
+def item_entities(title: str, summary: str, url: str) -> tuple[str, ...]:
+    """The entities of an item: in its title, summary and URL."""
+    return find_entities(title, summary, url)
+
+
+def entity_map(items: Iterable[Any]) -> dict[str, tuple[str, ...]]:
+    """Item id -> its entities, for the items (core Item values) that cite any."""
+    out: dict[str, tuple[str, ...]] = {}
+    for it in items:
+        found = find_entities(it.title, it.summary, it.url)
+        if found:
+            out[it.id] = found
+    return out
 
 
 def merge(*groups: Iterable[str]) -> tuple[str, ...]:
