@@ -121,7 +121,7 @@ def _change(now: float, before: float | None) -> str:
     if before == 0:
         return f"{'+' if now >= 0 else ''}{_number(now - before)} t.o.v. een jaar eerder"
     pct = (now - before) / before * 100
-    return f"{pct:+.0f}% t.o.v. {_number(before)} een jaar eerder".replace(".", ",", 0)
+    return f"{pct:+.0f}% t.o.v. {_number(before)} een jaar eerder"
 
 
 def records(
