@@ -92,7 +92,7 @@ class Match:
 
 # --------------------------------------------------------------------------------- patterns
 
-_B = r"(?<![\w/.-])"  # not inside a longer word, number, path or id
+_B = r"(?<![\w.-])"  # not inside a longer word, number or id (after a / in a URL: yes)
 _E = r"(?![\w-]|[.,]\d)"  # not followed by more of a number or word
 
 _KST_ID = re.compile(_B + r"kst-(?P<dossier>\d{5})(?:-(?P<nr>\d{1,4}))?" + _E, re.I)

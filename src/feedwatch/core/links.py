@@ -34,6 +34,16 @@ def _md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+_ORDERED = re.compile(r"^(\d{1,9})([.)])")
+
+
+def _md_line_start(text: str) -> str:
+    """No list item, thematic break or heading underline at the start of the line."""
+    if text[:1] in ("-", "+", "="):
+        return "\\" + text
+    return _ORDERED.sub(r"\1\\\2", text, count=1)
+
+
 def _md_url(url: str) -> str:
     return quote(url, safe="/:?#@!$&'*+,;=%-._~")
 
@@ -48,7 +58,7 @@ def linkify_md(text: str | None) -> str:
         out.append(f"[{_md(line[m.start : m.end])}]({_md_url(m.url)})")
         pos = m.end
     out.append(_md(line[pos:]))
-    return "".join(out)
+    return _md_line_start("".join(out))
 
 
 def linkify_html(text: str | None) -> str:
