@@ -17,8 +17,37 @@ from feedwatch.core.entities import (
 from feedwatch.types import Item
 
 WORDS = st.sampled_from(
-    "de het een asiel opvang minister brief over en van in op voor Ter Apel gemeente "
-    "wet Raad State nummer nr. bel tel. kosten € euro jaar artikel lid".split()
+    [
+        "de",
+        "het",
+        "een",
+        "asiel",
+        "opvang",
+        "minister",
+        "brief",
+        "over",
+        "en",
+        "van",
+        "in",
+        "op",
+        "voor",
+        "Ter",
+        "Apel",
+        "gemeente",
+        "wet",
+        "Raad",
+        "State",
+        "nummer",
+        "nr.",
+        "bel",
+        "tel.",
+        "kosten",
+        "€",
+        "euro",
+        "jaar",
+        "artikel",
+        "lid",
+    ]
 )
 
 
