@@ -347,6 +347,7 @@ def sources(obj: Context, fmt: str) -> None:
     except ConfigError:
         raise
     reports = store.source_reports()
+    domains = {s.key: s.domain for s in obj.config().sources if s.domain}  # #17: e.g. asiel
     if fmt == "jsonl":
         for r in reports:
             click.echo(
@@ -365,6 +366,7 @@ def sources(obj: Context, fmt: str) -> None:
                         "consecutive_errors": r.consecutive_errors,
                         "next_check": _iso(r.next_check_at),
                         "items": r.item_count,
+                        "domain": domains.get(r.key),
                     },
                     ensure_ascii=False,
                 )
@@ -373,7 +375,7 @@ def sources(obj: Context, fmt: str) -> None:
     rows = [
         (
             r.key,
-            r.kind,
+            f"{r.kind} [{domains[r.key]}]" if r.key in domains else r.kind,
             "yes" if r.enabled else ("removed" if not r.in_config else "no"),
             _local(r.last_success_at),
             str(r.consecutive_errors),
@@ -866,6 +868,9 @@ def _register_more_commands() -> None:
     from feedwatch.cli.digest import register as register_digest_commands
 
     register_digest_commands(cli)
+    from feedwatch.cli.dossier import register as register_dossier_commands  # #17
+
+    register_dossier_commands(cli)
     try:
         from feedwatch.cli.sources import register as register_source_commands
     except ImportError:  # pragma: no cover - in progress

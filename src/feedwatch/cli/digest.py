@@ -9,7 +9,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -374,6 +374,11 @@ def output_dir_option(value: str | None) -> Path:
     "--format", "fmt", type=click.Choice(exporter.FORMATS), required=True, help="Output format."
 )
 @click.option("--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@click.option(
+    "--entity",
+    metavar="KIND:ID",
+    help="Only items citing this entity, e.g. kamerstuk:36704 (see `feedwatch dossier`).",
+)
 @click.pass_obj
 def export_cmd(
     obj: Any,
@@ -383,6 +388,7 @@ def export_cmd(
     until: str | None,
     fmt: str,
     output: str | None,
+    entity: str | None = None,
 ) -> None:
     """Stream stored items out, newest first, as jsonl, csv, md, atom or jsonfeed."""
     from feedwatch.cli import parse_cli_date
@@ -401,6 +407,14 @@ def export_cmd(
         source_names=_source_names(obj) if fmt in ("atom", "jsonfeed") else None,
     )
     rows = obj.store().iter_items(query)
+    if entity:  # #17: feedwatch.cli.dossier
+        from feedwatch.cli.dossier import entity_option, entity_rows
+
+        entity = entity_option(entity)
+        info = replace(
+            info, title=f"feedwatch — {entity}", id=f"tag:feedwatch,2026:dossier:{entity}"
+        )
+        rows = entity_rows(obj.store(), entity, query)
     if output:
         with atomic_text(Path(output)) as fh:
             n = exporter.write(fmt, rows, fh, info)
@@ -428,6 +442,20 @@ def publish(obj: Any, output_dir: str | None, limit: int, base_url: str | None) 
     paths = publish_feeds(
         obj.store(),
         topic_titles(getattr(obj, "topics_path", None)),
+        output_dir_option(output_dir),
+        limit=limit,
+        base_url=base_url,
+        names=_source_names(obj),
+    )
+    from feedwatch.cli.dossier import publish_dossier_feeds  # #17: followed dossiers
+
+    try:
+        follow = obj.config().follow
+    except ConfigError:
+        follow = ()
+    paths += publish_dossier_feeds(
+        obj.store(),
+        follow,
         output_dir_option(output_dir),
         limit=limit,
         base_url=base_url,
