@@ -20,9 +20,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sources", schema=None) as batch_op:
-        batch_op.alter_column(
-            "kind", existing_type=sa.String(length=20), type_=sa.String(length=40)
+    if op.get_bind().dialect.name != "sqlite":
+        # connector kinds are longer than 20; SQLite enforces no length, and a batch rebuild of
+        # `sources` there would drop the table, and the drop cascades to every item
+        op.alter_column(
+            "sources", "kind", existing_type=sa.String(length=20), type_=sa.String(length=40)
         )
     op.create_table(
         "item_entities",
@@ -101,7 +103,7 @@ def downgrade() -> None:
     op.drop_table("item_documents")
     op.drop_index("ix_item_entities_kind_ref", table_name="item_entities")
     op.drop_table("item_entities")
-    with op.batch_alter_table("sources", schema=None) as batch_op:
-        batch_op.alter_column(
-            "kind", existing_type=sa.String(length=40), type_=sa.String(length=20)
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column(
+            "sources", "kind", existing_type=sa.String(length=40), type_=sa.String(length=20)
         )

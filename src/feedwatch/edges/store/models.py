@@ -66,7 +66,9 @@ sources = Table(
     Column("key", String(100), primary_key=True),
     Column("name", Text, nullable=False, default=""),
     Column("organisation", Text, nullable=False, default=""),
-    Column("kind", String(40), nullable=False, default="auto"),  # 40: migration 0007
+    # 40 since migration 0007 (connector kinds); SQLite enforces no length, and widening it
+    # there would rebuild the table, whose drop cascades to every item: it stays 20 there
+    Column("kind", String(40).with_variant(String(20), "sqlite"), nullable=False, default="auto"),
     Column("config_url", Text, nullable=False),  # as written in the config
     Column("url", Text, nullable=False),  # current: config_url or where a 301/308 led
     Column("enabled", Boolean, nullable=False, default=True),
