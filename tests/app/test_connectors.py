@@ -413,3 +413,39 @@ def test_cbs_one_item_per_new_period_with_the_change_in_a_year(
         == "CBS 83102NED, maart 2026: 3.450 asielverzoeken (+5% t.o.v. 3.300 een jaar eerder)"
     )
     assert "nareizigers: 720 (+9% t.o.v. 660 een jaar eerder)" in march.summary
+
+
+def test_requests_to_one_service_go_one_at_a_time_with_its_pause(
+    http_server: TestServer, store: Store, tmp_path: Path
+) -> None:
+    base = http_server.url("/OData/v4/2.0")
+
+    def documents(req: Request) -> None:
+        name = "document-page2.json" if "$skip=2" in unquote(req.query) else "document-page1.json"
+        answer(req, fixture("tweedekamer", name, base), "application/json")
+
+    http_server.route("/OData/v4/2.0/Document", handler=documents)
+    http_server.route(
+        "/OData/v4/2.0/Zaak",
+        handler=lambda req: answer(
+            req, fixture("tweedekamer", "zaak-page1.json", base), "application/json"
+        ),
+    )
+    sources = "".join(
+        f"""  - key: tk-{n}
+    name: Tweede Kamer {n}
+    kind: tweedekamer
+    url: {base}
+    dossiers: [{n}]
+    pause: 0.3
+"""
+        for n in (36704, 36855)
+    )
+    config = make_config(tmp_path, sources)
+    result = asyncio.run(run_fetch(config, store, every=True, clock=lambda: NOW))
+    assert [o.outcome for o in result.outcomes] == ["ok", "ok"]
+    reqs = sorted(http_server.requests(), key=lambda r: r.started)
+    assert len(reqs) == 6  # two sources: Document pages 1 and 2, and Zaak each
+    assert http_server.max_in_flight() == 1
+    for before, after in zip(reqs, reqs[1:], strict=False):
+        assert before.ended is not None and after.started - before.ended >= 0.29

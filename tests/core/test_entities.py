@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from feedwatch.core.entities import (
     KINDS,
     entity_map,
+    entity_match,
     entity_url,
     find_entities,
     find_matches,
@@ -199,3 +200,11 @@ def test_entity_map_covers_title_summary_and_url() -> None:
         "a": ("kamerstuk:36704",),
         "b": ("ecli:ECLI:NL:RVS:2026:7012", "stb:2026-12"),
     }
+
+
+def test_entity_match_gives_a_monitor_its_reasons() -> None:
+    cited = ("ecli:ECLI:NL:RVS:2026:7012", "kamerstuk:36704")
+    assert entity_match(cited, ["kamerstuk:36 704", "bwbr:BWBR0011823", "nonsense"]) == (
+        "kamerstuk:36704",
+    )
+    assert entity_match(cited, []) == ()

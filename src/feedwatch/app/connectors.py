@@ -44,10 +44,15 @@ __all__ = ["fetch_connector"]
 
 MAX_PAGES = 200  # per run and collection; the rest follows from the cursor in the next run
 
-# one request at a time per service: a lock per host, for the run's limiter
-_LOCKS: weakref.WeakKeyDictionary[HostLimiter, dict[str, asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
+# one request at a time per service: a lock per host for the run's limiter, and when the last
+# request to that host ended (the pause counts from there, whichever source asked)
+_HOSTS: weakref.WeakKeyDictionary[HostLimiter, dict[str, _Host]] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class _Host:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_end: float | None = None
 
 
 @dataclass
@@ -67,12 +72,13 @@ class _Run:
 
     async def get(self, url: str, pause: float | None = None) -> FetchResult | None:
         """GET url through the project's fetcher; None (and the failure noted) when it failed."""
-        host = url.split("://", 1)[-1].split("/", 1)[0].lower()
-        locks = _LOCKS.setdefault(self.h.limiter, {})
-        lock = locks.setdefault(host, asyncio.Lock())
-        async with lock:
-            if self.requests:
-                await asyncio.sleep(self.pause if pause is None else pause)
+        name = url.split("://", 1)[-1].split("/", 1)[0].lower()
+        host = _HOSTS.setdefault(self.h.limiter, {}).setdefault(name, _Host())
+        loop = asyncio.get_running_loop()
+        async with host.lock:
+            wait = self.pause if pause is None else pause
+            if host.last_end is not None and wait > 0:
+                await asyncio.sleep(max(0.0, host.last_end + wait - loop.time()))
             result = await fetch(
                 self.h.client,
                 self.source.key,
@@ -81,6 +87,7 @@ class _Run:
                 limiter=self.h.limiter,
                 now=self.h.clock(),
             )
+            host.last_end = loop.time()
         self.requests += 1
         self.bytes += len(result.body)
         self.last = result

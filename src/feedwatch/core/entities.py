@@ -126,10 +126,28 @@ _CELEX_BARE = re.compile(
 )
 
 
-# any reference needs one of these: one search rules out most texts at once
-_ANY = re.compile(
-    r"kst-|kamerstuk|dossier|wetsvoorstel|ecli:|stcrt|stb|staats|bwbr|celex|\d{5}[A-Z]", re.I
+# any reference needs one of these words (lower case; substring tests are ~10x faster than
+# one case-insensitive regex over the text) or, for a bare CELEX number, this shape
+_KEYWORDS = (
+    "kst-",
+    "kamerstuk",
+    "dossier",
+    "wetsvoorstel",
+    "ecli:",
+    "stcrt",
+    "stb",
+    "staatscourant",
+    "staatsblad",
+    "bwbr",
+    "celex",
 )
+_ANY_CELEX = re.compile(r"\d{5}(?:[RLD]|CJ|TJ|CC|CO)\d{4}")
+
+
+def _may_cite(text: str) -> bool:
+    lower = text.lower()
+    return any(k in lower for k in _KEYWORDS) or _ANY_CELEX.search(text) is not None
+
 
 # ----------------------------------------------------------------------------------- finding
 
@@ -155,7 +173,7 @@ def _kamerstuk(dossier: str, nr: str | None) -> tuple[str, str]:
 def find_matches(text: str | None) -> list[Match]:
     """Every reference in `text`, in order of position, overlaps resolved (the first and
     longest wins). URL-encoded text (`ECLI%3ANL%3A...`) is read as well when it is a URL."""
-    if not text or not _ANY.search(text):
+    if not text or not _may_cite(text):
         return []
     found: list[Match] = []
     for m in _KST_ID.finditer(text):
@@ -293,6 +311,18 @@ def entity_map(items: Iterable[Any]) -> dict[str, tuple[str, ...]]:
         if found:
             out[it.id] = found
     return out
+
+
+def entity_match(cited: Iterable[str], wanted: Iterable[str]) -> tuple[str, ...]:
+    """Which of a monitor's `entities: [...]` an item cites (its "matched" reasons), sorted;
+    the monitor's entries are read with parse_entity, so `kamerstuk:36 704` matches too."""
+    normal = set()
+    for ref in wanted:
+        try:
+            normal.add(parse_entity(ref))
+        except ValueError:
+            continue
+    return tuple(sorted(normal & set(cited)))
 
 
 def merge(*groups: Iterable[str]) -> tuple[str, ...]:
