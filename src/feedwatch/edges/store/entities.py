@@ -96,10 +96,14 @@ class EntityStore:
                 self._save_cursor(conn, upd.key, cursor, upd.started_at)
         if not wanted and not docs:
             return
-        resolved = self._resolve_ids(conn, set(wanted) | set(docs))
+        # only items citing something (and documents) need their stored id looked up; an item
+        # citing nothing is checked under its own id (most items of most feeds: no extra query)
+        citing = {k for k, v in wanted.items() if v}
+        resolved = self._resolve_ids(conn, citing | set(docs)) if citing or docs else {}
         if wanted:
             self._replace_entities(
-                conn, {resolved[k]: v for k, v in wanted.items() if k in resolved}
+                conn,
+                {resolved.get(k, k[1]): v for k, v in wanted.items() if v == () or k in resolved},
             )
         if docs:
             rows = {resolved[k]: v for k, v in docs.items() if k in resolved}
