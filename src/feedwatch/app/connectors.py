@@ -30,7 +30,8 @@ from feedwatch.core.connectors import officielebekendmakingen as sru_api
 from feedwatch.core.connectors import rechtspraak as rs_api
 from feedwatch.core.connectors import tweedekamer as tk_api
 from feedwatch.core.connectors import woo as woo_api
-from feedwatch.core.entities import merge
+from feedwatch.core.entities import find_entities, merge
+from feedwatch.core.normalise import normalise
 from feedwatch.core.schedule import max_age, next_check_at
 from feedwatch.edges.http.fetch import HostLimiter, fetch
 from feedwatch.edges.store import SourceUpdate
@@ -309,8 +310,6 @@ async def _cbs(run: _Run, q: ConnectorQuery, base: str, cursor: str | None) -> s
 def _update(run: _Run, state: SourceState, started: datetime, cursor: str | None) -> SourceUpdate:
     """The records read as items (normalised, classified, with entities and documents), the
     source's next check and, on a failure, the error."""
-    from feedwatch.app.pipeline import build_items
-
     h, source = run.h, run.source
     now = h.clock()
     items: list[Item] = []
@@ -318,21 +317,21 @@ def _update(run: _Run, state: SourceState, started: datetime, cursor: str | None
     entities: dict[str, tuple[str, ...]] = {}
     documents: dict[str, tuple[str, dict[str, str]]] = {}
     seen: set[str] = set()
-    for rec in run.records:
-        built, sc = build_items(
-            source, [to_raw(rec)], now, base_url=state.url, classifier=h.classifier
-        )
-        for it in built:
-            if it.id in seen:
+    for rec in run.records:  # as pipeline.build_items, keeping each record with its item
+        it = normalise(source.key, to_raw(rec), now, base_url=state.url)
+        if it is None or it.id in seen:
+            continue
+        if h.classifier is not None:
+            item_scores = tuple(h.classifier(it))
+            if source.keep == "topical" and not any(s.assigned for s in item_scores):
                 continue
-            seen.add(it.id)
-            items.append(it)
-            if it.id in sc:
-                scores[it.id] = sc[it.id]
-            found = merge(record_entities(rec), entities.get(it.id, ()))
-            if found:
-                entities[it.id] = found
-            documents[it.id] = (rec.doc_kind, dict(rec.details))
+            scores[it.id] = item_scores
+        seen.add(it.id)
+        items.append(it)
+        found = merge(record_entities(rec), find_entities(it.title, it.summary, it.url))
+        if found:
+            entities[it.id] = found
+        documents[it.id] = (rec.doc_kind, dict(rec.details))
     last = run.last
     base = SourceUpdate(
         key=source.key,

@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
 
+from feedwatch.cli.digest import atomic_text
 from feedwatch.core import export as exporter
+from feedwatch.core.digest import md_escape, safe_url
 from feedwatch.core.entities import KINDS, entity_url, parse_entity
 from feedwatch.core.export import iso, item_record
 from feedwatch.core.links import linkify_md, plain_line
@@ -95,8 +98,6 @@ def render_dossier_md(entity: str, rows: Sequence[DossierRow]) -> str:
 
 
 def _md_link(title: str, url: str) -> str:
-    from feedwatch.core.digest import md_escape, safe_url
-
     safe = safe_url(url)
     name = md_escape(plain_line(title) or url)
     return f"[{name}]({safe})" if safe else name
@@ -169,7 +170,7 @@ def dossier(obj: Any, entity: str, fmt: str) -> None:
 @click.pass_obj
 def entities_cmd(obj: Any, kind: str | None, since: str | None, limit: int, fmt: str) -> None:
     """The most active entities (Kamerstuk dossiers, ECLI, ...) with their counts."""
-    from feedwatch.cli import parse_cli_date
+    from feedwatch.cli import parse_cli_date  # the package imports this module: not at the top
 
     store: Store = obj.store()
     counts = store.entity_counts(
@@ -212,8 +213,6 @@ def entity_rows(store: Store, entity: str, query: ItemQuery) -> Iterable[ItemRow
     ids = tuple(store.entity_item_ids(entity))
     if not ids:
         return iter(())
-    from dataclasses import replace
-
     return store.iter_items(replace(query, ids=ids))
 
 
@@ -233,8 +232,6 @@ def publish_dossier_feeds(
     names: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """One Atom (.xml) and one JSON Feed (.json) per followed entity under out/feeds/."""
-    from feedwatch.cli.digest import atomic_text
-
     written: list[Path] = []
     for ref in follow:
         entity = parse_entity(ref)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 
 from feedwatch.edges.store.models import (
+    UTCDateTime,
     connector_cursors,
     item_documents,
     item_entities,
@@ -237,8 +238,6 @@ class EntityStore:
     def dossier(self, entity: str) -> list[DossierRow]:
         """The timeline of one entity across all sources, oldest first (publication date,
         else first seen)."""
-        from feedwatch.edges.store import _item
-
         kind, ref = _split(entity)
         cited = select(item_entities.c.item_id).where(
             item_entities.c.kind == kind, item_entities.c.ref == ref
@@ -268,7 +267,7 @@ class EntityStore:
             raise StorageError(f"could not read the dossier of {entity}: {exc}") from exc
         return [
             DossierRow(
-                item=_item(r),
+                item=_row_item(r),
                 source_name=r.source_name or r.source,
                 source_kind=r.source_kind or "",
                 doc_kind=r.doc_kind or "",
@@ -307,8 +306,6 @@ class EntityStore:
                 rows = conn.execute(stmt).all()
         except SQLAlchemyError as exc:
             raise StorageError(f"could not count entities: {exc}") from exc
-        from feedwatch.edges.store.models import UTCDateTime
-
         fix = UTCDateTime().process_result_value
         dialect = self.engine.dialect
         return [
@@ -321,6 +318,25 @@ class EntityStore:
             )
             for r in rows
         ]
+
+
+def _row_item(r: Any) -> Item:
+    """An items row as an Item (as Store reads one)."""
+    return Item(
+        id=r.id,
+        source=r.source,
+        url=r.url,
+        title=r.title,
+        summary=r.summary,
+        published=r.published,
+        date_source=r.date_source,
+        first_seen=r.first_seen,
+        updated=r.updated,
+        author=r.author,
+        lang=r.lang,
+        guid=r.guid,
+        content_hash=r.content_hash,
+    )
 
 
 def _as_datetime(value: Any) -> datetime | None:
