@@ -78,7 +78,7 @@ def filler() -> st.SearchStrategy[str]:
         ("Staatsblad 2025, 123; Stb. 2026, 45", ("stb:2025-123", "stb:2026-45")),
         ("Vreemdelingenwet 2000 (BWBR0011823)", ("bwbr:BWBR0011823",)),
         ("CELEX: 32013L0032 en 32024R1347", ("celex:32013L0032", "celex:32024R1347")),
-        ("arrest 62019CJ0123", ("celex:62019CJ0123",)),
+        ("arrest 62019CJ0123 (EUR-Lex)", ("celex:62019CJ0123",)),
     ],
 )
 def test_the_documented_shapes_are_found(text: str, expected: tuple[str, ...]) -> None:
@@ -96,7 +96,8 @@ def test_the_documented_shapes_are_found(text: str, expected: tuple[str, ...]) -
         "Postcode 3670 AB, huisnummer 4",
         "ECLI:XX:RVS:2026:1 en ECLI:NL:RVS:3026:1",  # no such country; no such year
         "BWBR001182 en BWBR00118234",  # six and eight digits
-        "12024AB1234 en 32024Q1347",  # no CELEX sector/type of an act
+        "CELEX 12024AB12345 en 32024Q1347",  # too long; no type of an act
+        "artikel 32024R1347 zonder bron",  # a bare CELEX shape only where CELEX/EUR-Lex is named
         "Staatscourant 2026",
         "www.stb-2026-0.nl",
     ],

@@ -13,8 +13,9 @@ and postcodes are not taken for references:
 - Staatscourant/Staatsblad: `stcrt-2026-12345` / `stb-2026-123`, or "Staatscourant 2026, 12345",
   "Stcrt. 2026, nr. 12345", "Staatsblad 2026, 123", "Stb. 2026, 123";
 - BWBR: `BWBR` and seven digits;
-- CELEX: after the word CELEX any valid number; bare only for EU acts (sector 3: R, L, D) and
-  case law (sector 6: CJ, TJ, CC, CO), with a plausible year.
+- CELEX: after the word CELEX any valid number; in a text that names CELEX or EUR-Lex also bare
+  numbers of EU acts (sector 3: R, L, D) and case law (sector 6: CJ, TJ, CC, CO), with a
+  plausible year.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ _CELEX_BARE = re.compile(
 
 
 # any reference needs one of these words (lower case; substring tests are ~10x faster than
-# one case-insensitive regex over the text) or, for a bare CELEX number, this shape
+# one case-insensitive regex over the text)
 _KEYWORDS = (
     "kst-",
     "kamerstuk",
@@ -140,13 +141,13 @@ _KEYWORDS = (
     "staatsblad",
     "bwbr",
     "celex",
+    "eur-lex",
 )
-_ANY_CELEX = re.compile(r"\d{5}(?:[RLD]|CJ|TJ|CC|CO)\d{4}")
 
 
 def _may_cite(text: str) -> bool:
     lower = text.lower()
-    return any(k in lower for k in _KEYWORDS) or _ANY_CELEX.search(text) is not None
+    return any(k in lower for k in _KEYWORDS)
 
 
 # ----------------------------------------------------------------------------------- finding
@@ -203,7 +204,9 @@ def find_matches(text: str | None) -> list[Match]:
     for m in _BWBR.finditer(text):
         entity = f"bwbr:{m['id'].upper()}"
         found.append(Match(m.start(), m.end(), entity, entity_url(entity) or ""))
-    for pattern in (_CELEX_NAMED, _CELEX_BARE):
+    lower = text.lower()
+    eu = "celex" in lower or "eur-lex" in lower
+    for pattern in (_CELEX_NAMED, _CELEX_BARE) if eu else ():
         for m in pattern.finditer(text):
             celex = m["id"].upper()
             if not _year_ok(celex[1:5]):
