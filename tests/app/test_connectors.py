@@ -449,3 +449,26 @@ def test_requests_to_one_service_go_one_at_a_time_with_its_pause(
     assert http_server.max_in_flight() == 1
     for before, after in zip(reqs, reqs[1:], strict=False):
         assert before.ended is not None and after.started - before.ended >= 0.29
+
+
+def test_an_answer_that_is_not_the_service_shape_is_the_source_error(
+    http_server: TestServer, store: Store, tmp_path: Path
+) -> None:
+    base = http_server.url("/ODataApi/OData")
+    http_server.route(
+        "/ODataApi/OData/83102NED/TableInfos", "<html>Onderhoud</html>", content_type="text/html"
+    )
+    config = make_config(
+        tmp_path,
+        f"""  - key: cbs-asiel
+    name: CBS
+    kind: cbs
+    url: {base}
+    table: 83102NED
+    pause: 0
+""",
+    )
+    outcome = run(config, store)
+    assert outcome.outcome == "error" and "not JSON" in (outcome.error or "")
+    assert store.fetch_log("cbs-asiel")[0]["error_kind"] == "extract"
+    assert store.source_states(["cbs-asiel"])["cbs-asiel"].consecutive_errors == 1

@@ -177,3 +177,13 @@ def test_a_bad_entity_is_a_usage_error(tmp_path: Path) -> None:
         cli, ["--database-url", db, "export", "--entity", "ecli:x", "--format", "jsonl"]
     )
     assert res.exit_code == 2 and "not a valid ecli reference" in res.output
+
+
+def test_publish_names_a_bad_followed_entity(tmp_path: Path) -> None:
+    cfg = tmp_path / "feeds.yaml"
+    cfg.write_text('follow: ["kamerstuk:2026"]\nsources: []\n', encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    res = CliRunner().invoke(
+        cli, ["--config", str(cfg), "--database-url", db, "publish", "--output-dir", str(tmp_path)]
+    )
+    assert res.exit_code == 2 and "follow: not a valid kamerstuk reference: '2026'" in res.output

@@ -25,6 +25,7 @@ from feedwatch.core.export import iso, item_record
 from feedwatch.core.links import linkify_md, plain_line
 from feedwatch.edges.store import ItemQuery, ItemRow, Store
 from feedwatch.edges.store.entities import DossierRow
+from feedwatch.errors import ConfigError
 
 __all__ = [
     "dossier",
@@ -234,7 +235,10 @@ def publish_dossier_feeds(
     """One Atom (.xml) and one JSON Feed (.json) per followed entity under out/feeds/."""
     written: list[Path] = []
     for ref in follow:
-        entity = parse_entity(ref)
+        try:
+            entity = parse_entity(ref)
+        except ValueError as exc:
+            raise ConfigError(f"follow: {exc}") from None
         name = dossier_feed_name(entity)
         for fmt, suffix in (("atom", "xml"), ("jsonfeed", "json")):
             path = out / "feeds" / f"{name}.{suffix}"
