@@ -56,8 +56,23 @@ def _day(row: DossierRow) -> str:
     return day if it.published is not None and it.date_source != "first-seen" else f"({day})"
 
 
+_OFFICIAL_KINDS = (
+    (re.compile(r"zoek\.officielebekendmakingen\.nl/.*\bkst-"), "Kamerstuk"),
+    (re.compile(r"zoek\.officielebekendmakingen\.nl/.*\bstcrt-"), "Staatscourant"),
+    (re.compile(r"zoek\.officielebekendmakingen\.nl/.*\bstb-"), "Staatsblad"),
+    (re.compile(r"uitspraken\.rechtspraak\.nl/.*ECLI", re.I), "Uitspraak"),
+)
+
+
 def _doc_kind(row: DossierRow) -> str:
-    return row.doc_kind or NEWS
+    """The connector's kind of document; for a feed or page item, what its official link says
+    (a Kamerstuk, a Staatscourant, a ruling), else a news item (`bericht`)."""
+    if row.doc_kind:
+        return row.doc_kind
+    for pattern, kind in _OFFICIAL_KINDS:
+        if pattern.search(row.item.url):
+            return kind
+    return NEWS
 
 
 def dossier_record(row: DossierRow) -> dict[str, Any]:

@@ -89,9 +89,17 @@ def parse(body: bytes, key: str, base: str, collection: str) -> Page:
         changed_at = utc(changed) if isinstance(changed, str) else None
         if changed_at is not None and (cursor_at is None or changed_at > cursor_at):
             cursor, cursor_at = str(changed), changed_at
-        title = str(row.get("Titel") or row.get("Onderwerp") or "").strip()
+        # Titel is the dossier's title, Onderwerp what this document or case is about: the
+        # item's title says what it is about, with the dossier's title when that is short
+        dossier_title = str(row.get("Titel") or "").strip()
         subject = str(row.get("Onderwerp") or "").strip()
         number = str(row.get("DocumentNummer") or row.get("Nummer") or "").strip()
+        if subject and dossier_title and subject != dossier_title and len(subject) < 40:
+            title, summary = f"{dossier_title} — {subject}", ""
+        elif subject:
+            title, summary = subject, dossier_title if dossier_title != subject else ""
+        else:
+            title, summary = dossier_title or number or str(row["Id"]), ""
         ident = row["Id"]
         if collection == "Document":
             url = f"{base.rstrip('/')}/Document({ident})/resource"
@@ -105,9 +113,9 @@ def parse(body: bytes, key: str, base: str, collection: str) -> Page:
         records.append(
             Record(
                 guid=f"tk:{collection}:{ident}",
-                title=title if title != subject or not number else f"{title} ({number})",
+                title=title,
                 url=url,
-                summary=subject if subject != title else "",
+                summary=summary,
                 published=when,
                 updated=utc(changed) if isinstance(changed, str) else None,
                 doc_kind=str(row.get("Soort") or collection),
