@@ -62,8 +62,9 @@ def answer(req: Request, body: bytes, ctype: str) -> None:
 
 
 def test_tweedekamer_pages_fails_once_and_resumes_from_its_cursor(
-    http_server: TestServer, store: Store, tmp_path: Path
+    http_server: TestServer, db_url: str, tmp_path: Path
 ) -> None:
+    store = Store(db_url)
     base = http_server.url("/OData/v4/2.0")
     fail: list[int] = []
     filters: list[str] = []
@@ -107,6 +108,8 @@ def test_tweedekamer_pages_fails_once_and_resumes_from_its_cursor(
     assert "Kamerstukdossier/any(d: d/Nummer eq 36704)" in filters[0]
     cursor = json.loads(store.connector_cursor("tk-asiel") or "{}")
     assert cursor == {"Document": "2026-10-05T14:00:00+02:00"}
+    store.close()  # a restart: the next run reads the cursor from the database
+    store = Store(db_url)
 
     second = run(config, store)
     assert second.outcome == "ok", second.error
@@ -134,6 +137,7 @@ def test_tweedekamer_pages_fails_once_and_resumes_from_its_cursor(
         "Motie",
         "Verslag",
     ]
+    store.close()
 
 
 # ----------------------------------------------------------------- officielebekendmakingen
