@@ -160,3 +160,17 @@ def test_cbs_periods_and_changes() -> None:
     assert "startswith(Nationaliteit,'T001059')" in unquote(cbs.data_url("b", "83102NED"))
     with pytest.raises(ExtractError):
         cbs.parse_info(b'{"value": []}', "k")
+
+
+def test_woo_detail_is_asked_by_the_uuid_of_the_pid() -> None:
+    raw = (
+        b'{"totaal": 1, "resultaten": [{"document": {"id": "eef2_1", "pid": '
+        b'"https://open.overheid.nl/documenten/eef2", "titel": "T", "mutatiedatumtijd": '
+        b'"2026-03-21T09:23:36.587Z", "publisher": "ministerie van Asiel en Migratie"}}]}'
+    )
+    (rec,) = woo.parse(raw, "k", "https://x/zoek?start=0", cursor=None, publishers=()).records
+    assert (rec.guid, rec.details["uuid"], rec.url) == (
+        "eef2_1",
+        "eef2",
+        "https://open.overheid.nl/documenten/eef2",
+    )

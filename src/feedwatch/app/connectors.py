@@ -254,7 +254,8 @@ async def _woo(run: _Run, q: ConnectorQuery, base: str, cursor: str | None) -> s
         if newest is None:
             newest = page.cursor
         for rec in page.records:
-            detail = await run.get(woo_api.detail_url(base, rec.guid), pause=detail_pause)
+            uuid = rec.details.get("uuid") or rec.guid
+            detail = await run.get(woo_api.detail_url(base, uuid), pause=detail_pause)
             if detail is None:
                 return cursor
             try:

@@ -87,6 +87,9 @@ def parse(
             continue
         pid = str(doc.get("pid") or "")
         details = {"publisher": str(doc.get("publisher") or ""), "modified": changed}
+        # the detail is asked by the document's uuid: the last part of its pid; the list's
+        # `id` may carry a version suffix ("eef2..._1", 2.4) (C)
+        details["uuid"] = pid.rstrip("/").rsplit("/", 1)[-1] if pid else doc["id"]
         for name in ("bestandsType", "bestandsgrootte"):
             if isinstance(row.get(name), str | int):
                 details[name] = str(row[name])
