@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +15,27 @@ from feedwatch.errors import FetchError
 # Dates are aware UTC inside feedwatch and Amsterdam time at its edges (days, schedules, pages).
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
-SourceKind = Literal["rss", "atom", "json", "html", "sitemap", "auto"]
+SourceKind = Literal[
+    "rss",
+    "atom",
+    "json",
+    "html",
+    "sitemap",
+    "auto",
+    # connectors to open-data APIs (core.connectors, app.connectors): url is the API's root
+    "tweedekamer",
+    "officielebekendmakingen",
+    "rechtspraak",
+    "woo",
+    "cbs",
+]
+CONNECTOR_KINDS: tuple[SourceKind, ...] = (
+    "tweedekamer",
+    "officielebekendmakingen",
+    "rechtspraak",
+    "woo",
+    "cbs",
+)
 DateSource = Literal[
     "feed", "listing", "page-meta", "page-text", "http-last-modified", "first-seen"
 ]
@@ -41,6 +61,24 @@ class Selectors:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectorQuery:
+    """What a connector source follows (its keys in config/feeds.yaml); empty: everything."""
+
+    since: date | None = None  # how far back the first run reaches
+    dossiers: tuple[int, ...] = ()  # Kamerstuk dossier numbers
+    committee: str | None = None  # tweedekamer: the lead committee (voortouwcommissie)
+    words: tuple[str, ...] = ()  # words in the title or subject
+    creators: tuple[str, ...] = ()  # officielebekendmakingen/rechtspraak: creator
+    subjects: tuple[str, ...] = ()  # rechtspraak: area-of-law URIs
+    publishers: tuple[str, ...] = ()  # woo: responsible ministry (name or TOOI id)
+    types: tuple[str, ...] = ()  # document types (Soort, dt.type)
+    collections: tuple[str, ...] = ()  # tweedekamer: Document, Zaak
+    table: str | None = None  # cbs: the StatLine table
+    page_size: int | None = None  # records per request (each connector has its default)
+    pause: float | None = None  # seconds between two requests to the service
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """A validated entry of config/feeds.yaml."""
 
@@ -57,6 +95,8 @@ class Source:
     line: int | None = None  # where the entry starts in its config file
     min_interval: timedelta | None = None  # adaptive polling bounds; None: derived from interval
     max_interval: timedelta | None = None
+    connector: ConnectorQuery | None = None  # set for the connector kinds (CONNECTOR_KINDS)
+    domain: str | None = None  # e.g. "asiel": what the source is configured for
 
     @property
     def interval_bounds(self) -> tuple[timedelta, timedelta]:

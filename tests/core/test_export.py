@@ -24,7 +24,7 @@ from feedwatch.types import Item
 
 JSONL_FIELDS = {
     "id", "source", "url", "title", "summary", "published", "date_source", "first_seen",
-    "topics", "scores", "lang",
+    "topics", "scores", "lang", "entities",
 }  # fmt: skip
 
 

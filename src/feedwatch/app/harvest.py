@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+from feedwatch.app.connectors import fetch_connector
+from feedwatch.core.entities import entity_map
 from feedwatch.core.extract import resolve_kind
 from feedwatch.core.extract.article import extract_article
 from feedwatch.core.extract.paging import find_next_page
@@ -106,6 +108,8 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
             classifier_version=h.classifier_version,
         )
 
+    if source.connector is not None:  # an open-data API (#17): feedwatch.app.connectors
+        return await fetch_connector(h, source, state)
     if source.kind in ROBOTS_KINDS:
         verdict = await h.robots.check(
             h.client, state.url, settings=h.settings, limiter=h.limiter, key=source.key
@@ -155,6 +159,7 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
     return replace(
         update,
         items=tuple(items),
+        entities=entity_map(items),  # after enrichment (#17)
         scores=scores,
         warnings=tuple(warnings),
         # the digest stands for this one page's items: not when later pages were read too

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from feedwatch.app.harvest import DEFAULT_ENRICH_LIMIT, Harvest, Offload, fetch_source
 from feedwatch.config.sources import Config
+from feedwatch.core.entities import entity_map
 from feedwatch.core.extract import extract
 from feedwatch.core.normalise import normalise
 from feedwatch.core.schedule import max_age, next_check_at
@@ -149,6 +150,7 @@ def process(
         next_check_at=_after_success(source, state, result, now),
         scores=scores,
         classifier_version=classifier_version,
+        entities=entity_map(items),  # references cited (#17)
     )
 
 

@@ -13,6 +13,7 @@ import click
 from feedwatch import __version__
 from feedwatch.cli import db as db_module
 from feedwatch.cli import digest as digest_module
+from feedwatch.cli import dossier as dossier_module
 from feedwatch.cli import fetch as fetch_module
 from feedwatch.cli import items as items_module
 from feedwatch.cli import run as run_module
@@ -148,6 +149,8 @@ for _command in (
     topics_module.label,
     topics_module.eval_cmd,
     topics_module.train,
+    dossier_module.dossier,
+    dossier_module.entities_cmd,
 ):
     cli.add_command(_command)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -10,9 +12,10 @@ import click
 
 from feedwatch.app.deliver import atomic_text, output_dir, publish_feeds, run_digest, topic_titles
 from feedwatch.cli._common import Context, parse_cli_date
+from feedwatch.cli.dossier import entity_option, entity_rows, publish_dossier_feeds
 from feedwatch.config.digests import digests_path, load_digests
 from feedwatch.core import export as exporter
-from feedwatch.edges.store import ItemQuery, Store
+from feedwatch.edges.store import ItemQuery, ItemRow, Store
 from feedwatch.errors import ConfigError
 from feedwatch.types import AMSTERDAM
 
@@ -112,6 +115,11 @@ def digest(
     "--format", "fmt", type=click.Choice(exporter.FORMATS), required=True, help="Output format."
 )
 @click.option("--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
+@click.option(
+    "--entity",
+    metavar="KIND:ID",
+    help="Only items citing this entity, e.g. kamerstuk:36704 (see `feedwatch dossier`).",
+)
 @click.pass_obj
 def export_cmd(
     obj: Context,
@@ -121,6 +129,7 @@ def export_cmd(
     until: str | None,
     fmt: str,
     output: str | None,
+    entity: str | None = None,
 ) -> None:
     """Stream stored items out, newest first, as jsonl, csv, md, atom or jsonfeed."""
     query = ItemQuery(
@@ -136,7 +145,13 @@ def export_cmd(
         id="tag:feedwatch,2026:export:" + ("+".join(topics) or "all"),
         source_names=_source_names(obj) if fmt in ("atom", "jsonfeed") else None,
     )
-    rows = obj.store().iter_items(query)
+    rows: Iterable[ItemRow] = obj.store().iter_items(query)
+    if entity:  # only the items citing one entity (#17)
+        entity = entity_option(entity)
+        info = replace(
+            info, title=f"feedwatch — {entity}", id=f"tag:feedwatch,2026:dossier:{entity}"
+        )
+        rows = entity_rows(obj.store(), entity, query)
     if output:
         with atomic_text(Path(output)) as fh:
             n = exporter.write(fmt, rows, fh, info)
@@ -169,6 +184,18 @@ def publish(obj: Context, out_dir: str | None, limit: int, base_url: str | None)
     paths = publish_feeds(
         obj.store(),
         topic_titles(obj.topics_path),
+        output_dir(out_dir),
+        limit=limit,
+        base_url=base_url,
+        names=_source_names(obj),
+    )
+    try:
+        follow = obj.config().follow
+    except ConfigError:
+        follow = ()
+    paths += publish_dossier_feeds(  # #17: a feed per followed dossier
+        obj.store(),
+        follow,
         output_dir(out_dir),
         limit=limit,
         base_url=base_url,

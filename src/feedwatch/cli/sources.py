@@ -30,6 +30,7 @@ def sources(obj: Context, fmt: str) -> None:
     store = obj.store()
     store.sync_sources(obj.config().sources, datetime.now(UTC))
     reports = store.source_reports()
+    domains = {s.key: s.domain for s in obj.config().sources if s.domain}  # e.g. asiel (#17)
     if fmt == "jsonl":
         for r in reports:
             click.echo(
@@ -48,6 +49,7 @@ def sources(obj: Context, fmt: str) -> None:
                         "consecutive_errors": r.consecutive_errors,
                         "next_check": _iso(r.next_check_at),
                         "items": r.item_count,
+                        "domain": domains.get(r.key),
                     },
                     ensure_ascii=False,
                 )
@@ -56,7 +58,7 @@ def sources(obj: Context, fmt: str) -> None:
     rows = [
         (
             r.key,
-            r.kind,
+            f"{r.kind} [{domains[r.key]}]" if r.key in domains else r.kind,
             "yes" if r.enabled else ("removed" if not r.in_config else "no"),
             local(r.last_success_at),
             str(r.consecutive_errors),

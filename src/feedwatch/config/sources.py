@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,10 +19,10 @@ from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from feedwatch.config._yaml import load_yaml, validate
+from feedwatch.config._yaml import Lines, load_yaml, validate
 from feedwatch.errors import ConfigError
 from feedwatch.textsafe import is_http_url
-from feedwatch.types import Selectors, Source
+from feedwatch.types import CONNECTOR_KINDS, ConnectorQuery, Selectors, Source
 
 DEFAULT_CONFIG_PATH = Path("config/feeds.yaml")
 
@@ -71,12 +71,83 @@ class SelectorsModel(_Model):
     summary: str | None = None
 
 
+_CONNECTOR_KEYS = (
+    "since",
+    "dossiers",
+    "committee",
+    "words",
+    "creators",
+    "subjects",
+    "publishers",
+    "types",
+    "collections",
+    "table",
+    "page_size",
+    "pause",
+)
+# which connector takes which of its keys (config/feeds.yaml's header documents them)
+CONNECTOR_KEYS: dict[str, frozenset[str]] = {
+    "tweedekamer": frozenset(
+        {"since", "dossiers", "committee", "words", "types", "collections", "page_size", "pause"}
+    ),
+    "officielebekendmakingen": frozenset(
+        {"since", "dossiers", "words", "creators", "types", "page_size", "pause"}
+    ),
+    "rechtspraak": frozenset({"since", "creators", "subjects", "types", "page_size", "pause"}),
+    "woo": frozenset({"since", "publishers", "words", "page_size", "pause"}),
+    "cbs": frozenset({"since", "table", "pause"}),
+}
+_WORD_RE = re.compile(r"^[\w-]+$")
+
+
 class SourceModel(_Model):
     key: str
     name: str
     url: str
     organisation: str = ""
-    kind: Literal["rss", "atom", "json", "html", "sitemap", "auto"] = "auto"
+    kind: Literal[
+        "rss",
+        "atom",
+        "json",
+        "html",
+        "sitemap",
+        "auto",
+        "tweedekamer",
+        "officielebekendmakingen",
+        "rechtspraak",
+        "woo",
+        "cbs",
+    ] = "auto"
+    domain: str | None = None
+    # connector keys (kinds tweedekamer, officielebekendmakingen, rechtspraak, woo, cbs)
+    since: date | None = None
+    dossiers: list[Annotated[int, Field(ge=1000, le=99999)]] = []
+    committee: str | None = None
+    words: list[str] = []
+    creators: list[str] = []
+    subjects: list[str] = []
+    publishers: list[str] = []
+    types: list[str] = []
+    collections: list[Literal["Document", "Zaak"]] = []
+    table: str | None = None
+    page_size: int | None = Field(default=None, ge=1, le=1000)
+    pause: Seconds | None = None
+
+    @field_validator("words")
+    @classmethod
+    def _words(cls, v: list[str]) -> list[str]:
+        for w in v:
+            if not _WORD_RE.match(w):
+                raise ValueError(f"expected single words (letters, digits, '-'), got {w!r}")
+        return v
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[0-9A-Za-z]{4,12}", v):
+            raise ValueError(f"expected a StatLine table id such as 83102NED, got {v!r}")
+        return v
+
     interval: Duration | None = None
     min_interval: Duration | None = None
     max_interval: Duration | None = None
@@ -128,10 +199,26 @@ class NetworkModel(_Model):
         return v
 
 
+_FOLLOW_RE = re.compile(r"^(kamerstuk|ecli|stcrt|stb|bwbr|celex):\S+$")
+
+
 class ConfigModel(_Model):
     defaults: DefaultsModel = DefaultsModel()
     network: NetworkModel = NetworkModel()
+    # dossiers followed: `feedwatch publish` writes an Atom and a JSON Feed for each
+    follow: list[str] = []
     sources: list[SourceModel] = []
+
+    @field_validator("follow")
+    @classmethod
+    def _follow(cls, v: list[str]) -> list[str]:
+        for ref in v:
+            if not _FOLLOW_RE.match(ref.strip()):
+                raise ValueError(
+                    "expected KIND:ID with KIND one of kamerstuk, ecli, stcrt, stb, bwbr, celex "
+                    f"(e.g. kamerstuk:36704), got {ref!r}"
+                )
+        return [ref.strip() for ref in v]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +239,7 @@ class Config:
     sources: tuple[Source, ...]
     network: NetworkConfig = NetworkConfig()
     default_interval: timedelta = timedelta(hours=1)
+    follow: tuple[str, ...] = ()  # entities (kind:id) with a published feed each
 
     def source(self, key: str) -> Source:
         for s in self.sources:
@@ -225,6 +313,55 @@ def load_config(
     return parse_config(text, file, environ=env)
 
 
+def _connector(s: SourceModel, i: int, file: Path, lines: Lines) -> ConnectorQuery | None:
+    """The connector keys of source `i`, checked against its kind (file:line for a mistake)."""
+    given = [k for k in _CONNECTOR_KEYS if k in s.model_fields_set]
+    if s.kind not in CONNECTOR_KINDS:
+        if given:
+            raise ConfigError(
+                f"sources[{i}].{given[0]}: only connector sources ({', '.join(CONNECTOR_KINDS)}) "
+                f"take {given[0]!r} (kind is {s.kind!r})",
+                file,
+                lines.line_for(("sources", i, given[0])),
+            )
+        return None
+    allowed = CONNECTOR_KEYS[s.kind]
+    for k in given:
+        if k not in allowed:
+            raise ConfigError(
+                f"sources[{i}].{k}: a {s.kind} source does not take {k!r} "
+                f"(it takes {', '.join(sorted(allowed))})",
+                file,
+                lines.line_for(("sources", i, k)),
+            )
+    if s.selectors is not None:
+        raise ConfigError(
+            f"sources[{i}].selectors: only html sources take selectors (kind is {s.kind!r})",
+            file,
+            lines.line_for(("sources", i, "selectors")),
+        )
+    if s.kind == "cbs" and not s.table:
+        raise ConfigError(
+            f"sources[{i}]: a cbs source needs 'table:' (e.g. table: 83102NED)",
+            file,
+            lines.line_for(("sources", i)),
+        )
+    return ConnectorQuery(
+        since=s.since,
+        dossiers=tuple(s.dossiers),
+        committee=s.committee,
+        words=tuple(s.words),
+        creators=tuple(s.creators),
+        subjects=tuple(s.subjects),
+        publishers=tuple(s.publishers),
+        types=tuple(s.types),
+        collections=tuple(s.collections),
+        table=s.table,
+        page_size=s.page_size,
+        pause=s.pause,
+    )
+
+
 def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     data, lines = load_yaml(text, file)
@@ -249,6 +386,7 @@ def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = N
                 file,
                 lines.line_for(("sources", i, "selectors")),
             )
+        connector = _connector(s, i, file, lines)
         sel = s.selectors
         if sel is not None:
             for name, css in sel.model_dump().items():
@@ -275,6 +413,8 @@ def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = N
                 line=line,
                 min_interval=s.min_interval,
                 max_interval=s.max_interval,
+                connector=connector,
+                domain=s.domain,
             )
         )
 
@@ -297,4 +437,5 @@ def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = N
             max_body=net.max_body,
         ),
         default_interval=model.defaults.interval,
+        follow=tuple(model.follow),
     )

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from feedwatch.core.links import linkify_html, linkify_md
 from feedwatch.textsafe import header_value, md_escape, md_url, one_line, safe_url
 from feedwatch.types import AMSTERDAM, DigestProfile, Item
 
@@ -668,8 +669,8 @@ def render_markdown(d: Digest) -> str:
             out.append(
                 f"- **{md_escape(_date_label(e, d.lang))}** · {md_escape(src.name)} · {link}\\"
             )
-            if e.summary:
-                out.append(f"  {md_escape(e.summary)}\\")
+            if e.summary:  # references link to their official pages (core.links)
+                out.append(f"  {linkify_md(e.summary)}\\")
             tail = f"  _{lab['topics']}: {md_escape(', '.join(_topic_names(e, d)))}_"
             if len(e.sources) > 1:
                 also = [
@@ -802,6 +803,8 @@ def sanitise_html(fragment: str) -> str:
 
 def render_html(d: Digest) -> str:
     """The HTML mail part: Jinja2 with autoescape, inline CSS, then the nh3 allow-list."""
+    from markupsafe import Markup  # Jinja2's own dependency, loaded with it
+
     lab = _labels(d.lang)
     env = _jinja()
     body = env.get_template("digest_body.html.j2").render(
@@ -812,6 +815,7 @@ def render_html(d: Digest) -> str:
         date_label=lambda e: _date_label(e, d.lang),
         topic_names=lambda e: ", ".join(_topic_names(e, d)),
         one_line=one_line,
+        linkify=lambda text: Markup(linkify_html(text)),  # escaped; references as links
     )
     return str(
         env.get_template("digest.html.j2").render(
