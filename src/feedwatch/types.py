@@ -8,7 +8,30 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, Literal
 
-from feedwatch.errors import FetchError
+from feedwatch.errors import FetchError, FetchErrorKind
+
+__all__ = [
+    "DATE_SOURCES",
+    "DateSource",
+    "DigestStatus",
+    "ErrorKind",
+    "FetchErrorKind",
+    "FetchOutcome",
+    "FetchResult",
+    "Item",
+    "ItemAction",
+    "ItemWrite",
+    "Outcome",
+    "RawItem",
+    "RunResult",
+    "Selectors",
+    "Source",
+    "SourceKind",
+    "SourceState",
+    "SourceUpdate",
+    "StoredItems",
+    "TopicScore",
+]
 
 SourceKind = Literal["rss", "atom", "json", "html", "sitemap", "auto"]
 DateSource = Literal[
@@ -158,3 +181,123 @@ class TopicScore:
 
 _ITEM_FIELDS = attrgetter(*(f.name for f in fields(Item)))
 _SCORE_FIELDS = attrgetter(*(f.name for f in fields(TopicScore)))
+
+
+# ------------------------------------------------------------------ statuses, outcomes, kinds
+
+# What one fetch of one source came to (the fetch log's `outcome`).
+Outcome = Literal["ok", "not-modified", "error"]
+# Why a fetch of a source failed: the fetcher's kinds (FetchErrorKind, errors.py) and those the
+# pipeline adds. The digest words every one of them (core/digest.py _ERROR_WORDS).
+ErrorKind = Literal[FetchErrorKind, "extract", "internal"]
+# A digest's state: waiting for delivery, delivered, or decided not to send.
+DigestStatus = Literal["pending", "sent", "skipped"]
+# What the store does with one item of a fetch (core/decide.py decides it).
+ItemAction = Literal["new", "changed"]
+
+
+# ------------------------------------------------------------------------- the decide step
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItems:
+    """What the store holds of one source's items, as far as one fetch's items concern it:
+    the content hash per stored id, the (id, content hash) stored under each URL, and the dates
+    (published, else first seen) of the source's newest items, newest first. Read once per
+    fetch (Store.stored_items) and handed to core/decide.py."""
+
+    by_id: Mapping[str, str] = field(default_factory=dict)
+    by_url: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    recent: tuple[tuple[str, datetime], ...] = ()  # (id, when) of the newest items
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWrite:
+    """One item to write: insert it (`new`) or rewrite the stored one of the same id
+    (`changed`), with its rule scores; `replace_scores`: the stored rule scores go first."""
+
+    action: ItemAction
+    item: Item  # its id is the stored id to write under (a remapped guid keeps the old id)
+    scores: tuple[TopicScore, ...] = ()
+    replace_scores: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SourceUpdate:
+    """Everything one fetch of one source writes: process() reads the response into `items`,
+    decide() turns them into `writes` against the stored state; the store applies it."""
+
+    key: str
+    started_at: datetime
+    duration: float
+    outcome: Outcome
+    url: str
+    http_status: int | None = None
+    bytes: int = 0
+    items: tuple[Item, ...] = ()  # the items read, before decide()
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    set_validators: bool = False  # a 200 replaces the stored validators (also with None)
+    new_url: str | None = None  # a permanent redirect moved the source
+    next_check_at: datetime | None = None
+    disable_reason: str | None = None
+    scores: Mapping[str, tuple[TopicScore, ...]] = field(default_factory=dict)  # by item id
+    classifier_version: str | None = None
+    body_hash: str | None = None  # decide.body_digest() of a body read in full
+    # The body was byte-identical to the last one read, which held this many items: not re-read,
+    # they count as unchanged.
+    same_body_items: int | None = None
+    # Set by decide(): None while undecided (the store refuses an undecided update with items).
+    writes: tuple[ItemWrite, ...] | None = None
+    unchanged: int = 0  # items read and found as stored (same_body_items not included)
+    typical_gap: float | None = None  # learned gap between new items, when some are new
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """(new, changed, unchanged) items of a decided update."""
+        new = sum(1 for w in self.writes or () if w.action == "new")
+        changed = len(self.writes or ()) - new
+        return new, changed, self.unchanged + (self.same_body_items or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """The fetch-log row and the summary line of one source."""
+
+    key: str
+    outcome: Outcome
+    http_status: int | None
+    new: int
+    updated: int
+    unchanged: int
+    duration: float
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What one pass over sources did."""
+
+    outcomes: tuple[FetchOutcome, ...]
+    seconds: float
+
+    @property
+    def attempted(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if o.outcome == "error")
+
+    @property
+    def new(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    @property
+    def exit_code(self) -> int:
+        """0 if at least one source succeeded or nothing was due; 1 if every one failed."""
+        return 1 if self.attempted and self.failed == self.attempted else 0

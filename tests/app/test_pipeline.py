@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 from httpserver import Request, TestServer
 
-from feedwatch.app.pipeline import process, run_fetch
+from feedwatch.app.pipeline import run_fetch
 from feedwatch.cli import cli
 from feedwatch.config.sources import Config, NetworkConfig
+from feedwatch.core.decide import process
 from feedwatch.edges.store import ItemQuery, Store
 from feedwatch.types import FetchResult, Source, SourceState
 

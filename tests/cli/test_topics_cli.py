@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from feedwatch.app.pipeline import make_classifier
+from feedwatch.app.pipeline import make_classifier, write_update
 from feedwatch.cli import cli
 from feedwatch.core.normalise import normalise
 from feedwatch.edges.store import ItemQuery, SourceUpdate, Store
@@ -57,7 +57,8 @@ def seed(store: Store) -> list[str]:
         assert item is not None
         items.append(item)
         scores[item.id] = tuple(classifier(item))
-    store.apply(
+    write_update(
+        store,
         SourceUpdate(
             key="bron",
             started_at=NOW,
@@ -67,7 +68,7 @@ def seed(store: Store) -> list[str]:
             items=tuple(items),
             scores=scores,
             classifier_version=version,
-        )
+        ),
     )
     return [i.id for i in items]
 
@@ -135,7 +136,8 @@ def test_near_misses(store: Store) -> None:
         NOW,
     )
     assert item is not None
-    store.apply(
+    write_update(
+        store,
         SourceUpdate(
             key="bron",
             started_at=NOW,
@@ -145,7 +147,7 @@ def test_near_misses(store: Store) -> None:
             items=(item,),
             scores={item.id: tuple(classifier(item))},
             classifier_version=version,
-        )
+        ),
     )
     misses = near_misses(store, "integratie")
     assert [m[0].id for m in misses] == [item.id]

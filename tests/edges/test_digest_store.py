@@ -23,6 +23,7 @@ from builders import (
 from builders import TEAM_PROFILE as PROFILE
 from click.testing import CliRunner
 
+from feedwatch.app.pipeline import write_update
 from feedwatch.cli import cli
 from feedwatch.cli.digest import register, run_digest
 from feedwatch.config.digests import SmtpConfig
@@ -189,7 +190,7 @@ def test_skip_profile_sends_nothing_on_an_empty_day_unless_a_source_needs_attent
     (run,) = run_digest(store, CFG, profile, AMS_DAY, now, out=tmp_path, titles={})
     assert run.status == "skipped" and not (tmp_path / "digests").exists()
     add_sources(store, ["krant"])
-    store.apply(
+    write_update(store,
         SourceUpdate(
             key="krant", started_at=now + timedelta(hours=1), duration=30.0, outcome="error",
             url="https://krant.example/f", error="no complete answer within the 30 s deadline",
@@ -215,7 +216,7 @@ def test_source_facts_come_from_the_fetch_log(store: Store) -> None:
     add_sources(store, ["pagina"], kind="html")
     since = T0
     for h in (1, 2, 3):
-        store.apply(
+        write_update(store,
             SourceUpdate(
                 key="krant", started_at=since + timedelta(hours=h), duration=1.0, outcome="error",
                 url="u", error="HTTP 503 Service Unavailable", error_kind="http", http_status=503,
@@ -223,10 +224,11 @@ def test_source_facts_come_from_the_fetch_log(store: Store) -> None:
         )  # fmt: skip
     rows = [item(i, since - timedelta(days=20 - i), source="pagina") for i in range(6)]
     put(store, rows, at=since - timedelta(days=2))
-    store.apply(
+    write_update(
+        store,
         SourceUpdate(
             key="pagina", started_at=since + timedelta(hours=4), duration=1.0, outcome="ok", url="u"
-        )
+        ),
     )
     facts = {f.key: f for f in db.source_facts(store, since, since + timedelta(days=1))}
     krant = facts["krant"]

@@ -32,11 +32,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from feedwatch.app.pipeline import RunResult, make_classifier, run_fetch
+from feedwatch.app.pipeline import make_classifier, run_fetch
 from feedwatch.config.sources import Config, load_config
 from feedwatch.edges.http.robots import RobotsCache
-from feedwatch.edges.store import FetchOutcome, Store
+from feedwatch.edges.store import Store
 from feedwatch.errors import FeedwatchError
+from feedwatch.types import FetchOutcome, RunResult
 
 log = logging.getLogger("feedwatch.daemon")
 

@@ -1,6 +1,6 @@
 """Extraction and classification in worker processes, so a pass uses more than one core.
 
-`pipeline.process()` is pure and CPU-bound (parse, normalise, classify); everything else in a
+`decide.process()` is pure and CPU-bound (parse, normalise, classify); everything else in a
 pass (HTTP, the event loop, database writes) waits on I/O. With a `ProcessPool`, `run_fetch()`
 hands each successful response to a worker process and keeps fetching and writing meanwhile:
 
@@ -20,13 +20,10 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
 
-from feedwatch.types import FetchResult, Source, SourceState
-
-if TYPE_CHECKING:
-    from feedwatch.app.pipeline import Classifier
-    from feedwatch.edges.store import SourceUpdate
+from feedwatch.app.classifier import make_classifier
+from feedwatch.core.decide import Classifier, process
+from feedwatch.types import FetchResult, Source, SourceState, SourceUpdate
 
 __all__ = ["ProcessPool"]
 
@@ -36,8 +33,6 @@ _version: str | None = None
 
 def _init(topics_path: str | None) -> None:
     global _classifier, _version
-    from feedwatch.app.pipeline import make_classifier
-
     _classifier, _version = make_classifier(topics_path)
 
 
@@ -48,13 +43,11 @@ def _ready() -> str | None:
 def _process(
     source: Source, state: SourceState, result: FetchResult, now: datetime
 ) -> SourceUpdate:
-    from feedwatch.app.pipeline import process
-
     return process(source, state, result, now, classifier=_classifier, classifier_version=_version)
 
 
 class ProcessPool:
-    """`processes` worker processes that run pipeline.process() with the configured topics."""
+    """`processes` worker processes that run decide.process() with the configured topics."""
 
     def __init__(self, processes: int, topics_path: str | None = None) -> None:
         if processes < 1:
@@ -75,7 +68,7 @@ class ProcessPool:
     async def process(
         self, source: Source, state: SourceState, result: FetchResult, now: datetime
     ) -> SourceUpdate:
-        """pipeline.process() with the workers' classifier, in a worker process."""
+        """decide.process() with the workers' classifier, in a worker process."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, _process, source, state, result, now)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
-from feedwatch.core.schedule import typical_gap
 from feedwatch.edges.store.models import fetches, item_topics, items, metadata, sources, workers
 from feedwatch.errors import StorageError
-from feedwatch.types import Item, Source, SourceState, TopicScore
+from feedwatch.types import (
+    FetchOutcome,
+    Item,
+    Source,
+    SourceState,
+    SourceUpdate,
+    StoredItems,
+    TopicScore,
+)
 
 DEFAULT_DATABASE_URL = "sqlite:///data/feedwatch.db"
 # Bulk inserts on SQLite skip SQLAlchemy's per-row parameter handling (Store._insert_many);
@@ -38,6 +45,8 @@ FAST_SQLITE_INSERTS = True
 # The newest migration; tests/edges/test_store.py checks it against Alembic's head.
 SCHEMA_REVISION = "0004"
 
+# FetchOutcome, SourceUpdate and StoredItems live in feedwatch.types; re-exported here for
+# callers that import them with the Store.
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "FetchOutcome",
@@ -46,52 +55,9 @@ __all__ = [
     "SourceReport",
     "SourceUpdate",
     "Store",
+    "StoredItems",
     "metadata",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class SourceUpdate:
-    """Everything one fetch of one source writes, decided by pipeline.decide()."""
-
-    key: str
-    started_at: datetime
-    duration: float
-    outcome: str  # ok | not-modified | error
-    url: str
-    http_status: int | None = None
-    bytes: int = 0
-    items: tuple[Item, ...] = ()
-    warnings: tuple[str, ...] = ()
-    error: str | None = None
-    error_kind: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    set_validators: bool = False  # a 200 replaces the stored validators (also with None)
-    new_url: str | None = None  # a permanent redirect moved the source
-    next_check_at: datetime | None = None
-    disable_reason: str | None = None
-    scores: dict[str, tuple[TopicScore, ...]] = field(default_factory=dict)  # item id -> scores
-    classifier_version: str | None = None
-    body_hash: str | None = None  # pipeline.body_digest() of a body read in full
-    # The body was byte-identical to the last one read, which held this many items: not re-read,
-    # they count as unchanged.
-    same_body_items: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FetchOutcome:
-    """The fetch-log row and the summary line of one source."""
-
-    key: str
-    outcome: str
-    http_status: int | None
-    new: int
-    updated: int
-    unchanged: int
-    duration: float
-    error: str | None = None
-    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,77 +510,38 @@ class Store:
     def _write_states(self, conn: Connection, ups: Sequence[SourceUpdate]) -> list[FetchOutcome]:
         """What _write_full writes for fetches that carry no items (304s, skipped bodies): the
         source's state and its log row, with one executemany per statement shape."""
-        counts = [(0, 0, _read(upd)) for upd in ups]
-        self._write_sources(conn, ups, counts, {})
+        counts = [upd.counts for upd in ups]
+        self._write_sources(conn, ups, counts)
         return self._log_fetches(conn, ups, counts)
 
     def _write_full(self, conn: Connection, ups: Sequence[SourceUpdate]) -> list[FetchOutcome]:
-        """Items (insert new, update changed), topic scores, each source's state and its
-        fetch-log row for `ups` (one update per source), with a fixed number of statements
-        however many sources: one round of statements per batch, not per source."""
+        """The decided writes of `ups` (core/decide.py): new items inserted, changed ones
+        rewritten, their rule scores, each source's state and its fetch-log row, with a fixed
+        number of statements however many sources: one round of statements per batch."""
         if not ups:
             return []
-        batches: list[dict[str, Item]] = []
-        for upd in ups:
-            batch: dict[str, Item] = {}
-            for it in upd.items:  # the same id twice in one feed: the first one wins
-                batch.setdefault(it.id, it)
-            batches.append(batch)
-        existing: dict[str, str] = {}
-        for chunk in _chunks([i for b in batches for i in b], 500):
-            for item_id, chash in conn.execute(
-                select(items.c.id, items.c.content_hash).where(items.c.id.in_(chunk))
-            ):
-                existing[item_id] = chash
-        # A guid that changed for the same URL is the same item.
-        unknown_urls = {
-            (upd.key, it.url): it.id
-            for upd, batch in zip(ups, batches, strict=True)
-            for it in batch.values()
-            if it.id not in existing and it.url
-        }
-        remap: dict[str, str] = {}
-        if unknown_urls:
-            index = {upd.key: batch for upd, batch in zip(ups, batches, strict=True)}
-            keys = sorted({k for k, _u in unknown_urls})
-            for chunk in _chunks(sorted({u for _k, u in unknown_urls}), 500):
-                for old_id, key, url, chash in conn.execute(
-                    select(items.c.id, items.c.source, items.c.url, items.c.content_hash).where(
-                        items.c.source.in_(keys), items.c.url.in_(chunk)
-                    )
-                ):
-                    if (key, url) in unknown_urls and old_id not in index[key]:
-                        remap[unknown_urls[key, url]] = old_id
-                        existing[old_id] = chash
         new_rows: list[dict[str, Any]] = []
         changed_rows: list[Item] = []
         score_rows: list[dict[str, Any]] = []
         rescored: set[str] = set()  # changed items whose old rule scores give way to new ones
-        counts: list[tuple[int, int, int]] = []
-        for upd, batch in zip(ups, batches, strict=True):
-            new = changed = unchanged = 0
-            for it in batch.values():
-                target = remap.get(it.id, it.id)
-                if target not in existing:
-                    new_rows.append(_item_values(it, upd.classifier_version))
-                    new += 1
-                elif existing[target] != it.content_hash:
-                    changed_rows.append(_replace_id(it, target))
-                    changed += 1
-                    if upd.scores:
-                        rescored.add(target)
+        for upd in ups:
+            if upd.writes is None:
+                raise ValueError(f"{upd.key}: an update to store must be decided first")
+            for w in upd.writes:
+                if w.action == "new":
+                    new_rows.append(_item_values(w.item, upd.classifier_version))
                 else:
-                    unchanged += 1
-                    continue
-                score_rows.extend(_score_rows(target, upd.scores.get(it.id, ())))
-            counts.append((new, changed, unchanged + (upd.same_body_items or 0)))
+                    changed_rows.append(w.item)
+                    if w.replace_scores:
+                        rescored.add(w.item.id)
+                score_rows.extend(_score_rows(w.item.id, w.scores))
         if new_rows:
             self._insert_many(conn, items, new_rows)
         if changed_rows:
             self._update_items(conn, changed_rows, {u.key: u.classifier_version for u in ups})
         self._replace_rule_scores(conn, score_rows, rescored)
-        gaps = self._typical_gaps(conn, [u.key for u, c in zip(ups, counts, strict=True) if c[0]])
-        self._write_sources(conn, ups, counts, gaps)
+        counts = [u.counts for u in ups]
+        self._write_sources(conn, ups, counts)
         return self._log_fetches(conn, ups, counts)
 
     def _log_fetches(
@@ -685,36 +612,11 @@ class Store:
                 )
             conn.execute(update(items).where(items.c.id == bindparam("v_id")).values(values), rows)
 
-    def _typical_gaps(self, conn: Connection, keys: Sequence[str]) -> dict[str, float]:
-        """The typical gap between the 20 newest items of each source of `keys`."""
-        recent: dict[str, list[datetime]] = {}
-        for chunk in _chunks(sorted(keys), 200):
-            when = func.coalesce(items.c.published, items.c.first_seen)
-            ranked = (
-                select(
-                    items.c.source.label("source"),
-                    when.label("at"),
-                    func.row_number()
-                    .over(partition_by=items.c.source, order_by=when.desc())
-                    .label("rank"),
-                )
-                .where(items.c.source.in_(chunk))
-                .subquery()
-            )
-            for key, at in conn.execute(
-                select(ranked.c.source, ranked.c.at).where(ranked.c.rank <= 20)
-            ):
-                if at is not None:
-                    recent.setdefault(key, []).append(at)
-        gaps = {key: typical_gap(times) for key, times in recent.items()}
-        return {key: gap for key, gap in gaps.items() if gap is not None}
-
     def _write_sources(
         self,
         conn: Connection,
         ups: Sequence[SourceUpdate],
         counts: Sequence[tuple[int, int, int]],
-        gaps: dict[str, float],
     ) -> None:
         """Each source's state after its fetch: the common shapes with one executemany each,
         errors, moves and disables one by one (_write_source)."""
@@ -722,7 +624,7 @@ class Store:
         for upd, (new, changed, unchanged) in zip(ups, counts, strict=True):
             read = new + changed + unchanged
             if upd.outcome == "error" or upd.new_url or upd.disable_reason:
-                self._write_source(conn, upd, new, read=read, gap=gaps.get(upd.key))
+                self._write_source(conn, upd, new, read=read)
                 continue
             row: dict[str, Any] = {
                 "k": upd.key,
@@ -735,8 +637,8 @@ class Store:
                 row.update(body_hash=upd.body_hash, body_items=read if upd.body_hash else None)
             if new:
                 row["last_new_item_at"] = upd.started_at
-                if upd.key in gaps:
-                    row["typical_gap_seconds"] = gaps[upd.key]
+                if upd.typical_gap is not None:
+                    row["typical_gap_seconds"] = upd.typical_gap
             shapes.setdefault(tuple(row), []).append(row)
         for shape, rows in shapes.items():
             stmt = (
@@ -771,7 +673,6 @@ class Store:
         upd: SourceUpdate,
         new: int,
         read: int = 0,
-        gap: float | None = None,
     ) -> None:
         values: dict[str, Any] = {
             "last_fetch_at": upd.started_at,
@@ -794,8 +695,8 @@ class Store:
             values.update(enabled=False, disabled_reason=upd.disable_reason)
         if new:
             values["last_new_item_at"] = upd.started_at
-            if gap is not None:
-                values["typical_gap_seconds"] = gap
+            if upd.typical_gap is not None:
+                values["typical_gap_seconds"] = upd.typical_gap
         values.update(lease_owner=None, lease_until=None)
         conn.execute(update(sources).where(sources.c.key == upd.key).values(**values))
 
@@ -913,26 +814,66 @@ class Store:
             out[item_id] = (tuple(sorted(t for t, a in decided.items() if a)), scores)
         return out
 
-    def known_items(
-        self, source: str, ids: Sequence[str], urls: Sequence[str] = ()
-    ) -> dict[str, str]:
-        """Content hashes of the items of `source` already stored, by id and by URL
-        (a URL key maps to the hash of the item stored under that URL)."""
-        out: dict[str, str] = {}
+    def stored_items(
+        self, source: str, ids: Sequence[str], urls: Sequence[str] = (), *, recent: int = 20
+    ) -> StoredItems:
+        """What is stored of `source`'s items with these ids or URLs (content hashes), and the
+        dates of its newest items: what core/decide.py needs to decide a fetch."""
+        return self.stored_items_many([(source, ids, urls)], recent=recent)[0]
+
+    def stored_items_many(
+        self, wanted: Sequence[tuple[str, Sequence[str], Sequence[str]]], *, recent: int = 20
+    ) -> list[StoredItems]:
+        """stored_items() of several (source, ids, urls) at once, with a fixed number of
+        statements however many sources (per 500 ids, URLs or 200 sources)."""
+        by_id: dict[str, str] = {}
+        by_url: dict[tuple[str, str], tuple[str, str]] = {}
+        newest: dict[str, list[tuple[str, datetime]]] = {}
+        keys = sorted({key for key, _i, _u in wanted})
+        all_ids = sorted({i for _k, ids, _u in wanted for i in ids})
+        all_urls = sorted({u for _k, _i, urls in wanted for u in urls if u})
+        when = func.coalesce(items.c.published, items.c.first_seen)
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(ids), 500):
+            for chunk in _chunks(all_ids, 500):
                 for item_id, chash in conn.execute(
                     select(items.c.id, items.c.content_hash).where(items.c.id.in_(chunk))
                 ):
-                    out[item_id] = chash
-            for chunk in _chunks([u for u in urls if u], 500):
-                for url, chash in conn.execute(
-                    select(items.c.url, items.c.content_hash).where(
-                        items.c.source == source, items.c.url.in_(chunk)
+                    by_id[item_id] = chash
+            for chunk in _chunks(all_urls, 500):
+                for item_id, key, url, chash in conn.execute(
+                    select(items.c.id, items.c.source, items.c.url, items.c.content_hash).where(
+                        items.c.source.in_(keys), items.c.url.in_(chunk)
                     )
                 ):
-                    out[url] = chash
-        return out
+                    by_url[key, url] = (item_id, chash)
+            for chunk in _chunks(keys, 200):
+                ranked = (
+                    select(
+                        items.c.source.label("source"),
+                        items.c.id.label("id"),
+                        when.label("at"),
+                        func.row_number()
+                        .over(partition_by=items.c.source, order_by=when.desc())
+                        .label("rank"),
+                    )
+                    .where(items.c.source.in_(chunk))
+                    .subquery()
+                )
+                for key, item_id, at in conn.execute(
+                    select(ranked.c.source, ranked.c.id, ranked.c.at)
+                    .where(ranked.c.rank <= recent)
+                    .order_by(ranked.c.source, ranked.c.rank)
+                ):
+                    if at is not None:
+                        newest.setdefault(key, []).append((item_id, _aware(at)))
+        return [
+            StoredItems(
+                {i: by_id[i] for i in ids if i in by_id},
+                {u: by_url[key, u] for u in urls if (key, u) in by_url},
+                tuple(newest.get(key, ())),
+            )
+            for key, ids, urls in wanted
+        ]
 
     def count_items(self) -> int:
         with self.engine.connect() as conn:
@@ -967,15 +908,15 @@ def _state_only(upd: SourceUpdate) -> bool:
     """A fetch that writes only the source's state and its log row (Store._write_states)."""
     return (
         upd.outcome != "error"
-        and not upd.items
-        and not upd.scores
+        and not upd.writes
+        and (upd.writes is not None or not upd.items)
         and upd.new_url is None
         and upd.disable_reason is None
     )
 
 
-def _read(upd: SourceUpdate) -> int:
-    return upd.same_body_items or 0
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _chunks(seq: Sequence[str], n: int) -> Iterator[Sequence[str]]:
@@ -1016,14 +957,6 @@ def _item_values(it: Item, classifier_version: str | None) -> dict[str, Any]:
         "content_hash": it.content_hash,
         "classifier_version": classifier_version,
     }
-
-
-def _replace_id(it: Item, new_id: str) -> Item:
-    if it.id == new_id:
-        return it
-    from dataclasses import replace
-
-    return replace(it, id=new_id)
 
 
 def _score_rows(item_id: str, scores: Iterable[TopicScore]) -> Iterator[dict[str, Any]]:
