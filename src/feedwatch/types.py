@@ -13,6 +13,7 @@ from feedwatch.errors import FetchError, FetchErrorKind
 __all__ = [
     "DATE_SOURCES",
     "DateSource",
+    "DeliveryStatus",
     "DigestStatus",
     "ErrorKind",
     "FetchErrorKind",
@@ -192,6 +193,8 @@ Outcome = Literal["ok", "not-modified", "error"]
 ErrorKind = Literal[FetchErrorKind, "extract", "internal"]
 # A digest's state: waiting for delivery, delivered, or decided not to send.
 DigestStatus = Literal["pending", "sent", "skipped"]
+# What one run of a digest profile did for one day (DigestRun.status, the digest command's line).
+DeliveryStatus = Literal["sent", "pending", "skipped", "already-sent", "in-progress", "dry-run"]
 # What the store does with one item of a fetch (core/decide.py decides it).
 ItemAction = Literal["new", "changed"]
 

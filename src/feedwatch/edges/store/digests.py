@@ -15,6 +15,7 @@ from feedwatch.core.digest import SourceFacts
 from feedwatch.edges.store import ItemQuery, ItemRow, Store
 from feedwatch.edges.store.models import digest_items, digests, fetches, items, sources
 from feedwatch.errors import StorageError
+from feedwatch.types import DigestStatus
 
 __all__ = [
     "DigestRecord",
@@ -40,7 +41,7 @@ class DigestRecord:
     period: str  # YYYY-MM-DD
     since: datetime
     until: datetime
-    status: str  # pending | sent | skipped
+    status: DigestStatus
     created_at: datetime
     sent_at: datetime | None
     attempts: int
@@ -174,7 +175,7 @@ def create_digest(
     item_ids: Iterable[str],
     health: Sequence[dict[str, Any]],
     now: datetime,
-    status: str = "pending",
+    status: DigestStatus = "pending",
 ) -> DigestRecord:
     """Store a new digest with its item list in one transaction. When the (profile, period)
     digest exists already (another run got there first), that one is returned unchanged."""
