@@ -14,11 +14,14 @@ __all__ = [
     "DATE_SOURCES",
     "DateSource",
     "DeliveryStatus",
+    "DigestRecord",
     "DigestStatus",
     "ErrorKind",
     "FetchErrorKind",
     "FetchOutcome",
     "FetchResult",
+    "ItemQuery",
+    "ItemRow",
     "Item",
     "ItemAction",
     "ItemWrite",
@@ -28,6 +31,7 @@ __all__ = [
     "Selectors",
     "Source",
     "SourceKind",
+    "SourceReport",
     "SourceState",
     "SourceUpdate",
     "StoredItems",
@@ -304,3 +308,62 @@ class RunResult:
     def exit_code(self) -> int:
         """0 if at least one source succeeded or nothing was due; 1 if every one failed."""
         return 1 if self.attempted and self.failed == self.attempted else 0
+
+
+# ------------------------------------------------------------------------- stored items
+
+
+@dataclass(frozen=True, slots=True)
+class ItemQuery:
+    topics: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int | None = None
+    ids: tuple[str, ...] = ()
+    # Topics scored 0 for a classified item with no stored score for them (only scores above
+    # zero are stored): the configured topics, so that every item reports the same keys.
+    score_topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    item: Item
+    topics: tuple[str, ...] = ()
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    key: str
+    name: str
+    kind: str
+    url: str
+    enabled: bool
+    in_config: bool
+    disabled_reason: str | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_errors: int
+    next_check_at: datetime | None
+    item_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRecord:
+    """One stored digest: a profile's day, its window, its state and its frozen health notes."""
+
+    id: int
+    profile: str
+    period: str  # YYYY-MM-DD
+    since: datetime
+    until: datetime
+    status: DigestStatus
+    created_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    last_error: str | None
+    item_count: int
+    health: tuple[Mapping[str, Any], ...]
+    message_id: str | None

@@ -46,7 +46,6 @@ from feedwatch.core.normalise import MAX_SUMMARY, MAX_TITLE
 from feedwatch.edges import mail
 from feedwatch.edges.http import netpolicy
 from feedwatch.edges.store import ItemRow, Store
-from feedwatch.edges.store import digests as db
 from feedwatch.types import Item, Source
 
 DEADLINE = 2.0
@@ -378,7 +377,7 @@ def _rows(run: HostileRun) -> list[ItemRow]:
 
 def _digest(run: HostileRun):  # type: ignore[no-untyped-def]
     since, until = run.now - timedelta(days=1), run.now + timedelta(minutes=5)
-    facts = db.source_facts(run.store, since, until)
+    facts = run.store.source_facts(since, until)
     from feedwatch.core.digest import assess_health
 
     health = assess_health(facts, since, until, "nl")

@@ -117,7 +117,7 @@ def test_a_batch_writes_what_one_source_at_a_time_writes(
     a move and a source with no classifier: apply_many leaves the database apply() leaves.
     On SQLite apply() goes through SQLAlchemy's executemany, apply_many through the driver's
     (FAST_SQLITE_INSERTS): the same rows either way."""
-    import feedwatch.edges.store as store_module
+    import feedwatch.edges.store.base as store_module
     from feedwatch.errors import FetchError
 
     def url(name: str) -> str:

@@ -14,7 +14,6 @@ from feedwatch.app.pipeline import make_classifier, write_update
 from feedwatch.cli import cli
 from feedwatch.core.normalise import normalise
 from feedwatch.edges.store import ItemQuery, SourceUpdate, Store
-from feedwatch.edges.store.topics import near_misses, reclassify, set_label
 from feedwatch.types import RawItem, Source
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -88,17 +87,17 @@ def test_pipeline_scores_are_stored_and_filterable(store: Store) -> None:
 
 def test_a_label_wins_and_survives_reclassification(store: Store) -> None:
     azc, beleid, opvang = seed(store)
-    set_label(store, opvang, "integratie", True)
-    set_label(store, beleid, "migratie", False)
+    store.set_label(opvang, "integratie", True)
+    store.set_label(beleid, "migratie", False)
     classifier, version = make_classifier()
     assert classifier is not None
-    assert reclassify(store, classifier, version, every=True) == 3
+    assert store.reclassify(classifier, version, every=True) == 3
     assert topics_of(store, opvang) == ("integratie",)
     assert "migratie" not in topics_of(store, beleid)
     assert [r.item.id for r in store.iter_items(ItemQuery(topics=("migratie",)))] == []
     assert opvang in [r.item.id for r in store.iter_items(ItemQuery(topics=("integratie",)))]
     # nothing to re-score for the same rules
-    assert reclassify(store, classifier, version) == 0
+    assert store.reclassify(classifier, version) == 0
 
 
 def test_edited_topics_rescore_only_what_is_stale(store: Store, tmp_path: Path) -> None:
@@ -108,7 +107,7 @@ def test_edited_topics_rescore_only_what_is_stale(store: Store, tmp_path: Path) 
     packaged = load_topics()
     assert packaged.version
     classifier, version = make_classifier()
-    assert reclassify(store, classifier, version) == 0
+    assert store.reclassify(classifier, version) == 0
     edited = tmp_path / "topics.yaml"
     text = (Path(__file__).resolve().parents[2] / "config" / "topics.yaml").read_text(
         encoding="utf-8"
@@ -116,7 +115,7 @@ def test_edited_topics_rescore_only_what_is_stale(store: Store, tmp_path: Path) 
     edited.write_text(text.replace("\n    threshold: 4", "\n    threshold: 5", 1), encoding="utf-8")
     classifier2, version2 = make_classifier(str(edited))
     assert version2 != version
-    assert reclassify(store, classifier2, version2) == 3
+    assert store.reclassify(classifier2, version2) == 3
 
 
 def test_near_misses(store: Store) -> None:
@@ -149,11 +148,11 @@ def test_near_misses(store: Store) -> None:
             classifier_version=version,
         ),
     )
-    misses = near_misses(store, "integratie")
+    misses = store.near_misses("integratie")
     assert [m[0].id for m in misses] == [item.id]
     assert misses[0][1].score < misses[0][1].threshold and misses[0][1].terms
-    set_label(store, item.id, "integratie", False)
-    assert near_misses(store, "integratie") == []  # decided by a human: no longer to review
+    store.set_label(item.id, "integratie", False)
+    assert store.near_misses("integratie") == []  # decided by a human: no longer to review
 
 
 def test_cli_why_label_classify_and_near_miss(tmp_path: Path) -> None:

@@ -30,7 +30,6 @@ from feedwatch.config.digests import SmtpConfig
 from feedwatch.core.digest import assess_health
 from feedwatch.edges.mail import DeliveryError
 from feedwatch.edges.store import ItemRow, SourceUpdate, Store
-from feedwatch.edges.store import digests as db
 from feedwatch.types import Item
 
 
@@ -66,9 +65,9 @@ class Mailer:
 
 
 def ids_of(store: Store, profile: str, period: str) -> list[str]:
-    record = db.get_digest(store, profile, period)
+    record = store.get_digest(profile, period)
     assert record is not None
-    return sorted(r.item.id for r in db.digest_rows(store, record))
+    return sorted(r.item.id for r in store.digest_rows(record))
 
 
 def test_windows_leave_no_gaps_or_repeats_across_days_and_restarts(
@@ -105,7 +104,7 @@ def test_failed_send_stays_pending_and_the_next_run_sends_exactly_once(
     down = Mailer(DeliveryError("SMTP 127.0.0.1:1: refused", temporary=True))
     (run,) = run_digest(store, cfg, MAIL_PROFILE, AMS_DAY, now, out=tmp_path, titles={}, send=down)
     assert run.status == "pending" and "refused" in (run.error or "")
-    record = db.get_digest(store, "team", "2026-11-22")
+    record = store.get_digest("team", "2026-11-22")
     assert record is not None and record.status == "pending" and record.attempts == 1
     assert run.markdown is not None and run.markdown.exists()
 
@@ -138,7 +137,7 @@ def test_a_crash_between_creating_and_sending_leaves_it_pending(
             store, cfg, MAIL_PROFILE, AMS_DAY, now, out=tmp_path, titles={},
             send=Mailer(KeyboardInterrupt()),
         )  # fmt: skip
-    record = db.get_digest(store, "team", "2026-11-22")
+    record = store.get_digest("team", "2026-11-22")
     assert record is not None and record.status == "pending" and record.item_count == 5
     # new items arriving after the crash belong to the next digest, not this one
     put(store, [item(900, now + timedelta(minutes=5), source="ngo")])
@@ -177,8 +176,8 @@ def test_creating_the_same_digest_twice_returns_the_first(store: Store) -> None:
         "profile": "p", "period": "2026-11-22", "since": T0, "until": T0 + timedelta(hours=1),
         "health": [], "now": T0,
     }  # fmt: skip
-    first = db.create_digest(store, item_ids=[], **kw)
-    second = db.create_digest(store, item_ids=["x"], **kw)
+    first = store.create_digest(item_ids=[], **kw)
+    second = store.create_digest(item_ids=["x"], **kw)
     assert first == second and second.item_count == 0
 
 
@@ -230,7 +229,7 @@ def test_source_facts_come_from_the_fetch_log(store: Store) -> None:
             key="pagina", started_at=since + timedelta(hours=4), duration=1.0, outcome="ok", url="u"
         ),
     )
-    facts = {f.key: f for f in db.source_facts(store, since, since + timedelta(days=1))}
+    facts = {f.key: f for f in store.source_facts(since, since + timedelta(days=1))}
     krant = facts["krant"]
     assert len(krant.errors) == 3 and krant.consecutive_errors == 3
     assert krant.first_failure_at == since + timedelta(hours=1)

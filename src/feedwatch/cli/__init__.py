@@ -493,10 +493,9 @@ def _check_topic(obj: Context, topic: str) -> None:
 
 
 def _near_miss(obj: Context, topic: str, limit: int, fmt: str) -> None:
-    from feedwatch.edges.store.topics import near_misses
 
     _check_topic(obj, topic)
-    rows = near_misses(obj.store(), topic, limit=limit)
+    rows = obj.store().near_misses(topic, limit=limit)
     if fmt == "jsonl":
         for item, row in rows:
             click.echo(
@@ -530,14 +529,14 @@ def _near_miss(obj: Context, topic: str, limit: int, fmt: str) -> None:
 def why(obj: Context, item_ref: str) -> None:
     """The topic scores of one item and the terms that produced them."""
     from feedwatch.app.pipeline import configured_topics
-    from feedwatch.edges.store.topics import TopicRow, classifier_version, find_item, topic_rows
+    from feedwatch.edges.store.topics import TopicRow
 
     store = obj.store()
-    item = find_item(store, item_ref)
-    rows = topic_rows(store, item.id)
+    item = store.find_item(item_ref)
+    rows = store.topic_rows(item.id)
     click.echo(f"{item.id}  {item.title}")
     click.echo(f"{item.source}  {item.url}")
-    if not rows and classifier_version(store, item.id) is None:
+    if not rows and store.classifier_version(item.id) is None:
         click.echo("not classified yet: run `feedwatch classify`")
         return
     manual = {r.topic: r.assigned for r in rows if r.origin == "manual"}
@@ -573,27 +572,25 @@ def why(obj: Context, item_ref: str) -> None:
 def classify(obj: Context, every: bool) -> None:
     """(Re)classify stored items: new ones, or those scored by an older topics.yaml."""
     from feedwatch.app.pipeline import make_classifier
-    from feedwatch.edges.store.topics import count_to_rescore, reclassify
 
     store = obj.store()
     classifier, version = make_classifier(obj.topics_path)
     assert classifier is not None and version is not None
-    total = store.count_items() if every else count_to_rescore(store, version)
+    total = store.count_items() if every else store.count_to_rescore(version)
     show = _interactive(obj) and total > 0
     if show:
         from rich.progress import Progress
 
         with Progress(console=_stderr_console(), transient=True) as progress:
             task = progress.add_task("classifying", total=total)
-            done = reclassify(
-                store,
+            done = store.reclassify(
                 classifier,
                 version,
                 every=every,
                 progress=lambda n: progress.advance(task, n),
             )
     else:
-        done = reclassify(store, classifier, version, every=every)
+        done = store.reclassify(classifier, version, every=every)
     if not obj.quiet:
         click.echo(f"classified {done} items with topics version {version}")
 
@@ -620,7 +617,6 @@ def label(
     clear: tuple[str, ...],
 ) -> None:
     """A human decision that wins over the rules and survives re-classification."""
-    from feedwatch.edges.store.topics import clear_label, find_item, set_label
 
     if not (add or remove or clear):
         raise click.UsageError("give --add TOPIC, --remove TOPIC or --clear TOPIC")
@@ -630,13 +626,13 @@ def label(
     for topic in (*add, *remove, *clear):
         _check_topic(obj, topic)
     store = obj.store()
-    item = find_item(store, item_ref)
+    item = store.find_item(item_ref)
     for topic in add:
-        set_label(store, item.id, topic, True)
+        store.set_label(item.id, topic, True)
     for topic in remove:
-        set_label(store, item.id, topic, False)
+        store.set_label(item.id, topic, False)
     for topic in clear:
-        clear_label(store, item.id, topic)
+        store.clear_label(item.id, topic)
     if not obj.quiet:
         parts = [f"+{t}" for t in add] + [f"-{t}" for t in remove] + [f"?{t}" for t in clear]
         click.echo(f"{item.id}: {' '.join(parts)}")
@@ -845,10 +841,6 @@ def _parse_iso(value: str | None) -> datetime | None:
 
 
 def _last_digests(store: Store) -> list[dict[str, Any]]:
-    try:
-        from feedwatch.edges.store.digests import last_digests
-    except ImportError:  # pragma: no cover - digests ship with the package
-        return []
     return [
         {
             "profile": r.profile,
@@ -858,7 +850,7 @@ def _last_digests(store: Store) -> list[dict[str, Any]]:
             "items": r.item_count,
             "error": r.last_error,
         }
-        for r in sorted(last_digests(store).values(), key=lambda r: r.profile)
+        for r in sorted(store.last_digests().values(), key=lambda r: r.profile)
     ]
 
 
