@@ -67,6 +67,7 @@ def _seed(url: str) -> None:
         store.heartbeat("w1", "host", 1, NOW, NOW, {})
         store.sync_sources([replace(SRC, key="t", url="http://127.0.0.1/t.xml")], NOW)
         store.claim_due(NOW, "w1", keys=["t"])
+        store.claim("test", "k", NOW, holder="h1")
         store.optimize()  # the WAL checkpointed into the file
 
 
@@ -75,10 +76,13 @@ CASES: dict[str, tuple[Callable[[Store], Any], bool]] = {
     "apply": (lambda s: s.apply(replace(_update(), writes=())), True),
     "apply_many": (lambda s: s.apply_many([replace(_update(), writes=())]), True),
     "body_hashes": (lambda s: s.body_hashes(["s"]), False),
+    "claim": (lambda s: s.claim("test", "k", NOW, holder="h2"), True),
     "claim_delivery": (lambda s: s.claim_delivery(1, "me", NOW), True),
+    "claim_holder": (lambda s: s.claim_holder("test", "k"), False),
     "claim_due": (lambda s: s.claim_due(NOW + timedelta(days=9), "w2"), True),
     "classifier_version": (lambda s: s.classifier_version("item-1"), False),
     "clear_label": (lambda s: s.clear_label("item-1", "integratie"), True),
+    "dead_holders": (lambda s: s.dead_holders(["h1"]), False),
     "count_due": (lambda s: s.count_due(NOW, ["s"]), False),
     "count_failing": (lambda s: s.count_failing(), False),
     "count_items": (lambda s: s.count_items(), False),
@@ -107,7 +111,9 @@ CASES: dict[str, tuple[Callable[[Store], Any], bool]] = {
     "prune_fetch_log": (lambda s: s.prune_fetch_log(NOW + timedelta(days=1)), True),
     "reclassify": (lambda s: s.reclassify(_classify, "v9"), True),
     "record_failure": (lambda s: s.record_failure(1, "smtp down"), True),
+    "register_holder": (lambda s: s.register_holder("h3"), True),
     "release": (lambda s: s.release(None, "w1"), True),
+    "release_claim": (lambda s: s.release_claim("test", "k", "h1"), True),
     "set_label": (lambda s: s.set_label("item-1", "migratie", False), True),
     "source_facts": (lambda s: s.source_facts(NOW - timedelta(days=1), NOW), False),
     "source_reports": (lambda s: s.source_reports(), False),

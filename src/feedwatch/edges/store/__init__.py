@@ -8,6 +8,7 @@
 - sources.py  the config mirror, what is due, leases, the daemon's workers, upkeep, reports;
 - writes.py   decided fetches applied (apply / apply_many) and the stored items decide needs;
 - items.py    item reads (ItemQuery -> ItemRow) and the one "a human label wins" rule in SQL;
+- claims.py   claims that end with their holder (digests, leases, monitor deliveries);
 - topics.py   topic scores and human labels; digests.py: digests and their delivery claims;
 - rows.py     rows <-> records; models.py: the tables.
 
@@ -24,6 +25,7 @@ from feedwatch.edges.store.base import (
     database_url,
     wrap_exceptions,
 )
+from feedwatch.edges.store.claims import ClaimsMixin
 from feedwatch.edges.store.digests import DigestsMixin
 from feedwatch.edges.store.items import ItemsMixin, decides, in_topics
 from feedwatch.edges.store.models import metadata
@@ -61,7 +63,9 @@ __all__ = [
 ]
 
 
-class Store(SourcesMixin, WritesMixin, TopicsMixin, DigestsMixin, ItemsMixin, StoreBase):
+class Store(
+    SourcesMixin, WritesMixin, TopicsMixin, DigestsMixin, ClaimsMixin, ItemsMixin, StoreBase
+):
     """The database: sources' fetch state, items, topic scores, digests and the fetch log.
 
     Add a test to tests/edges/test_store_errors.py for each new public method (a test there

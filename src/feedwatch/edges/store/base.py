@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -24,7 +25,7 @@ DEFAULT_DATABASE_URL = "sqlite:///data/feedwatch.db"
 # tests turn it off to check that both ways write the same rows.
 FAST_SQLITE_INSERTS = True
 # The newest migration; tests/edges/test_store.py checks it against Alembic's head.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,6 +87,24 @@ def _alembic_config(connection: Connection) -> Any:
     return cfg
 
 
+# Every open store of this process: forking disposes of their pooled connections first, so
+# that no child process (app/workers.py) inherits a database connection.
+_OPEN: weakref.WeakSet[StoreBase] = weakref.WeakSet()
+
+
+def _before_fork() -> None:
+    for store in list(_OPEN):
+        store.engine.dispose()  # pooled, idle connections closed; the next use opens one
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_OPEN):
+        store._after_fork_in_child()
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+
+
 class StoreBase:
     """The engine and what every part of the store shares."""
 
@@ -115,6 +134,7 @@ class StoreBase:
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StorageError(f"cannot open database {self.label}: {_detail(exc)}") from exc
         self.dialect = self.engine.dialect.name
+        _OPEN.add(self)
         self._sqlite_inserts: dict[
             tuple[str, tuple[str, ...]], tuple[str, list[Callable[[Any], Any] | None]]
         ] = {}
@@ -169,7 +189,12 @@ class StoreBase:
         return self.head_revision()
 
     def close(self) -> None:
+        _OPEN.discard(self)
         self.engine.dispose()
+
+    def _after_fork_in_child(self) -> None:
+        # the parent's connections are the parent's: the child's pool starts empty
+        self.engine.dispose(close=False)
 
     def __enter__(self) -> Self:
         return self

@@ -7,11 +7,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from feedwatch.core.digest import SourceFacts
 from feedwatch.edges.store.base import wrap_exceptions
+from feedwatch.edges.store.claims import DEFAULT_LEASE, ClaimsMixin
 from feedwatch.edges.store.items import ItemsMixin
 from feedwatch.edges.store.models import digest_items, digests, fetches, items, sources
 from feedwatch.edges.store.rows import aware, digest_from_row
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 
-class DigestsMixin(ItemsMixin):
+class DigestsMixin(ClaimsMixin, ItemsMixin):
     """Digests: records, their items and delivery claims, and the facts of source health."""
 
     @wrap_exceptions("reading the digest")
@@ -188,20 +189,29 @@ class DigestsMixin(ItemsMixin):
     def claim_delivery(
         self,
         digest_id: int,
-        owner: str,
+        owner: str | None,
         now: datetime,
-        lease: timedelta = timedelta(minutes=10),
+        lease: timedelta = DEFAULT_LEASE,
     ) -> bool:
-        """Take the right to deliver a pending digest. Only one caller gets it until it is marked
-        sent, its failure recorded, or the lease expires (a worker that died mid-send)."""
-        free = or_(digests.c.claimed_until.is_(None), digests.c.claimed_until < now)
-        with self.engine.begin() as conn:
-            got = conn.execute(
-                update(digests)
-                .where(digests.c.id == digest_id, digests.c.status == "pending", free)
-                .values(claimed_by=owner, claimed_until=now + lease)
-            ).rowcount
-        return bool(got)
+        """Take the right to deliver a pending digest (claims.py): only one holder gets it
+        until it is marked sent or its failure recorded; a holder that died loses it at once
+        (the lease is the last resort). `owner`: the holder id (None: this process's)."""
+
+        def pending() -> bool:
+            with self.engine.connect() as conn:
+                status = conn.execute(
+                    select(digests.c.status).where(digests.c.id == digest_id)
+                ).scalar()
+            return status == "pending"
+
+        if not pending() or not self.claim(
+            "digest", str(digest_id), now, lease=lease, holder=owner
+        ):
+            return False
+        if pending():  # still: not delivered by a holder that gave the claim back meanwhile
+            return True
+        self.release_claim("digest", str(digest_id), owner)
+        return False
 
     @wrap_exceptions("marking the digest sent")
     def mark_sent(self, digest_id: int, now: datetime, message_id: str | None = None) -> None:
@@ -219,6 +229,7 @@ class DigestsMixin(ItemsMixin):
                     claimed_until=None,
                 )
             )
+            self._release(conn, "digest", str(digest_id), None)  # with the mark: one commit
 
     @wrap_exceptions("recording the delivery failure")
     def record_failure(self, digest_id: int, error: str) -> None:
@@ -234,6 +245,7 @@ class DigestsMixin(ItemsMixin):
                     claimed_until=None,
                 )
             )
+            self._release(conn, "digest", str(digest_id), None)
 
     @wrap_exceptions("reading the sources' health")
     def source_facts(

@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from feedwatch.edges.store.base import StoreBase, chunks, wrap_exceptions
+from feedwatch.edges.store.base import chunks, wrap_exceptions
+from feedwatch.edges.store.claims import ClaimsMixin
 from feedwatch.edges.store.models import fetches, items, sources, workers
 from feedwatch.edges.store.rows import report_from_row, state_from_row
 from feedwatch.types import Source, SourceReport, SourceState
 
 
-class SourcesMixin(StoreBase):
+class SourcesMixin(ClaimsMixin):
     """The sources table (and workers, fetch-log upkeep)."""
 
     @wrap_exceptions("mirroring the configured sources")
@@ -137,7 +138,17 @@ class SourcesMixin(StoreBase):
         FOR UPDATE SKIP LOCKED, so concurrent workers never claim the same source; on SQLite
         the database's single writer gives the same guarantee.
         """
+        self.register_holder(owner)
+        with self.engine.connect() as conn:  # leases whose holder died are free at once
+            held = conn.execute(
+                select(sources.c.lease_owner)
+                .where(sources.c.lease_until >= now, sources.c.lease_owner != owner)
+                .distinct()
+            ).scalars()
+            dead = sorted(self._dead(conn, [h for h in held if h]))
         free = (sources.c.lease_until.is_(None)) | (sources.c.lease_until < now)
+        if dead:
+            free = free | sources.c.lease_owner.in_(dead)
         stmt = (
             select(sources.c.key)
             .where(
