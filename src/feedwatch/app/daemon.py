@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from feedwatch.app.metrics import HealthServer, Metrics
 from feedwatch.app.pipeline import make_classifier, run_fetch
+from feedwatch.config.digests import digests_path, load_digests
 from feedwatch.config.sources import Config, load_config
 from feedwatch.edges.http.robots import RobotsCache
 from feedwatch.edges.store import Store
@@ -168,8 +169,8 @@ class Daemon:
     def run_digest(self, name: str) -> None:
         """Build and deliver today's digest of one profile (exactly once across workers: the
         digest row's unique (profile, period) key decides who builds it)."""
+        # the digest service moves out of the CLI to app/deliver.py (the lead, issue 12 point 3)
         from feedwatch.cli.digest import output_dir, run_digest, topic_titles
-        from feedwatch.config.digests import digests_path, load_digests
 
         cfg = load_digests(digests_path(self.config.path))
         try:
@@ -267,8 +268,6 @@ class Daemon:
     def _schedule_digests(self) -> None:
         if self._scheduler is None:
             return
-        from feedwatch.config.digests import digests_path, load_digests
-
         try:
             profiles = load_digests(digests_path(self.config.path)).profiles
         except FeedwatchError as exc:

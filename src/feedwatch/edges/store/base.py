@@ -79,7 +79,7 @@ def database_url(explicit: str | None = None) -> str:
 
 
 def _alembic_config(connection: Connection) -> Any:
-    from alembic.config import Config as AlembicConfig
+    from alembic.config import Config as AlembicConfig  # Alembic loads only to migrate
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(resources.files("feedwatch") / "migrations"))
@@ -171,7 +171,7 @@ class StoreBase:
 
     @staticmethod
     def head_revision() -> str:
-        from alembic.script import ScriptDirectory
+        from alembic.script import ScriptDirectory  # heavy: only when the schema is behind
 
         return str(
             ScriptDirectory(str(resources.files("feedwatch") / "migrations")).get_current_head()
@@ -179,7 +179,7 @@ class StoreBase:
 
     def upgrade(self) -> str:
         """Apply the Alembic migrations up to head; returns the revision reached."""
-        from alembic import command
+        from alembic import command  # heavy: only to migrate
 
         try:
             with self.engine.begin() as conn:
