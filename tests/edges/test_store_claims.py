@@ -173,3 +173,30 @@ def test_worker_processes_end_with_their_parent() -> None:
         return state == "Z"  # ended, waiting for init to reap it
 
     assert wait_for(lambda: all(gone(w) for w in workers))
+
+
+def test_racing_takers_never_hold_one_claim_together(store: Store) -> None:
+    """Threads of one holder (as the digest command's) and of another take and give back one
+    claim in a loop: never two at once."""
+    import threading
+
+    holding: list[str] = []
+    overlaps: list[int] = []
+    wins: list[str] = []
+
+    def taker(holder: str) -> None:
+        for _ in range(25):
+            if store.claim("test", "k", NOW, holder=holder):
+                holding.append(holder)
+                overlaps.append(len(holding) - 1)
+                wins.append(holder)
+                time.sleep(0.002)
+                holding.remove(holder)
+                assert store.release_claim("test", "k", holder)
+
+    threads = [threading.Thread(target=taker, args=(h,)) for h in ("a", "a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wins and not any(overlaps)

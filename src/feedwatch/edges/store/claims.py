@@ -186,10 +186,10 @@ class ClaimsMixin(StoreBase):
                 )
             ).first()
             if current is None:
-                got = conn.execute(
-                    self._insert_ignore(claims).values(kind=kind, key=key, **values)
-                ).rowcount
-                return bool(got)
+                # RETURNING tells whether the row went in (psycopg's rowcount of an INSERT
+                # ... ON CONFLICT DO NOTHING is -1): one of two racing takers gets it
+                stmt = self._insert_ignore(claims).values(kind=kind, key=key, **values)
+                return conn.execute(stmt.returning(claims.c.key)).first() is not None
             old_holder, until = current
             if until >= now and (old_holder == holder or not self._dead(conn, [old_holder])):
                 return False  # held: by a live holder, or by this one already (another task)
