@@ -73,6 +73,11 @@ def test_a_live_holder_keeps_its_claim_a_dead_one_loses_it_at_once(db_url: str) 
         assert not store.claim("test", "k", NOW)  # and now this one holds it
         assert store.release_claim("test", "k")
         assert store.claim_holder("test", "k") is None
+        # the dead holder is forgotten once nothing names it; the live ones stay
+        store.release(None, "other")
+        assert store.prune_holders() == 1
+        assert store.prune_holders() == 0
+        assert store.claim("test", "k", NOW)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -108,6 +108,7 @@ CASES: dict[str, tuple[Callable[[Store], Any], bool]] = {
     "next_due_at": (lambda s: s.next_due_at(), False),
     "optimize": (lambda s: s.optimize(), False),
     "pending_digests": (lambda s: s.pending_digests("p"), False),
+    "prune_holders": (lambda s: s.prune_holders(), False),
     "prune_fetch_log": (lambda s: s.prune_fetch_log(NOW + timedelta(days=1)), True),
     "reclassify": (lambda s: s.reclassify(_classify, "v9"), True),
     "record_failure": (lambda s: s.record_failure(1, "smtp down"), True),

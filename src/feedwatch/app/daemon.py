@@ -160,6 +160,7 @@ class Daemon:
     async def maintenance(self) -> None:
         now = self.clock()
         pruned = await asyncio.to_thread(self.store.prune_fetch_log, now - FETCH_LOG_RETENTION)
+        await asyncio.to_thread(self.store.prune_holders)
         await asyncio.to_thread(self.store.optimize)
         log.info("maintenance: pruned %d fetch-log rows, optimized the database", pruned)
 

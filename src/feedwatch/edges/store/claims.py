@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, text, update
 
 from feedwatch.edges.store.base import StoreBase, wrap_exceptions
-from feedwatch.edges.store.models import claims, holders
+from feedwatch.edges.store.models import claims, holders, sources
 
 __all__ = ["DEFAULT_LEASE", "ClaimsMixin", "process_start"]
 
@@ -217,6 +217,23 @@ class ClaimsMixin(StoreBase):
         if holder is not None:
             stmt = stmt.where(claims.c.holder == holder)
         return int(conn.execute(stmt).rowcount)
+
+    @wrap_exceptions("pruning claim holders")
+    def prune_holders(self) -> int:
+        """Forget holders known to be dead that no claim and no source lease names any more
+        (one row per process that ever claimed something); returns how many."""
+        with self.engine.begin() as conn:
+            named = set(conn.execute(select(claims.c.holder)).scalars())
+            named |= set(
+                conn.execute(
+                    select(sources.c.lease_owner).where(sources.c.lease_owner.is_not(None))
+                ).scalars()
+            )
+            idle = [h for h in conn.execute(select(holders.c.id)).scalars() if h not in named]
+            dead = sorted(self._dead(conn, idle))
+            for i in range(0, len(dead), 500):
+                conn.execute(delete(holders).where(holders.c.id.in_(dead[i : i + 500])))
+        return len(dead)
 
     @wrap_exceptions("reading a claim")
     def claim_holder(self, kind: str, key: str) -> str | None:
