@@ -52,13 +52,14 @@ def setup(store: Store) -> None:
 def test_entities_documents_and_cursor_are_written_with_the_items(store: Store) -> None:
     setup(store)
     a, b = item(1, "Brief over Kamerstuk 36704"), item(2, "Niets")
-    write_update(store, 
+    write_update(
+        store,
         update(
             (a, b),
             {a.id: ("kamerstuk:36704",)},
             documents={a.id: ("Brief regering", {"number": "2026D1"})},
             cursor="2026-11-01T10:00:00Z",
-        )
+        ),
     )
     assert store.item_entities([a.id, b.id]) == {a.id: ("kamerstuk:36704",)}
     assert store.connector_cursor("s") == "2026-11-01T10:00:00Z"
@@ -97,7 +98,8 @@ def test_a_guid_that_changed_for_the_same_url_keeps_its_entities_on_the_stored_i
 def test_items_with_entities_is_what_a_monitor_matches(store: Store) -> None:
     setup(store)
     a, b, c = item(1, "A"), item(2, "B"), item(3, "C")
-    write_update(store, 
+    write_update(
+        store,
         update(
             (a, b, c),
             {
@@ -105,7 +107,7 @@ def test_items_with_entities_is_what_a_monitor_matches(store: Store) -> None:
                 b.id: ("ecli:ECLI:NL:RVS:2026:7", "kamerstuk:36704"),
                 c.id: ("bwbr:BWBR0011823",),
             },
-        )
+        ),
     )
     wanted = ["kamerstuk:36704", "ecli:ECLI:NL:RVS:2026:7"]
     assert store.items_with_entities(wanted) == {
