@@ -249,6 +249,12 @@ def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]], numeric: s
     "--progress/--no-progress", default=None, help="Progress bar [default: on a terminal only]."
 )
 @click.option(
+    "--notify/--no-notify",
+    "notify",
+    default=True,
+    help="Deliver the immediate monitors at the end of the pass [default: on].",
+)
+@click.option(
     "--processes",
     type=click.IntRange(min=1, max=64),
     default=None,
@@ -258,7 +264,12 @@ def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]], numeric: s
 )
 @click.pass_obj
 def fetch(
-    obj: Context, keys: tuple[str, ...], every: bool, progress: bool | None, processes: int | None
+    obj: Context,
+    keys: tuple[str, ...],
+    every: bool,
+    progress: bool | None,
+    notify: bool,
+    processes: int | None,
 ) -> None:
     """One pass over the due sources: fetch, extract, classify, store.
 
@@ -311,6 +322,10 @@ def fetch(
             if result.attempted
             else "nothing due"
         )
+    if notify:  # immediate monitors (#16)
+        from feedwatch.cli.monitors import notify_after_fetch
+
+        notify_after_fetch(obj)
     sys.exit(result.exit_code)
 
 
@@ -864,8 +879,12 @@ def _last_digests(store: Store) -> list[dict[str, Any]]:
 
 def _register_more_commands() -> None:
     from feedwatch.cli.digest import register as register_digest_commands
+    from feedwatch.cli.monitors import register as register_monitor_commands  # (#16)
+    from feedwatch.cli.search import register as register_search_command  # (#16)
 
     register_digest_commands(cli)
+    register_search_command(cli)
+    register_monitor_commands(cli)
     try:
         from feedwatch.cli.sources import register as register_source_commands
     except ImportError:  # pragma: no cover - in progress

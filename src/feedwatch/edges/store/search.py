@@ -126,9 +126,7 @@ def _index_batch(conn: Connection) -> int:
             ).scalars()
         )
         if old:
-            conn.execute(
-                _fts.delete().where(_fts.c.rowid.in_(old))
-            )
+            conn.execute(_fts.delete().where(_fts.c.rowid.in_(old)))
         conn.execute(search_docs.delete().where(search_docs.c.item_id.in_(ids)))
         if docs:
             conn.execute(search_docs.insert(), [{"item_id": i} for i in docs])
@@ -341,8 +339,11 @@ def monitor_condition(spec: MonitorSpec, dialect: str) -> tuple[Node | None, lis
         extra.append(items.c.id.in_(_in_topics(spec.topics)))
     if spec.sources:
         extra.append(items.c.source.in_(list(spec.sources)))
-    if spec.entities:
-        extra.append(false())  # entities are accepted; items carry none yet
+    if spec.entities and not (spec.query or spec.topics or spec.sources):
+        # Entities are accepted and checked; items carry none yet (the open-data work adds
+        # them): until then a monitor of entities alone matches nothing, and entities next to
+        # other criteria add no condition.
+        extra.append(false())
     return spec.query, extra
 
 
