@@ -199,7 +199,13 @@ def message_items(
             if m is None:
                 continue
             for w in matched_terms(
-                row.item.title, row.item.summary, row.item.lang, row.topics, m.query, m.topics
+                row.item.title,
+                row.item.summary,
+                row.item.lang,
+                row.topics,
+                m.query,
+                m.topics,
+                row.item.source,
             ):
                 if w not in why:
                     why.append(w)
@@ -312,7 +318,6 @@ def preview(
 ) -> list[MessageItem]:
     """What a message of `monitor` with these items would hold (monitors test: sends nothing)."""
     return message_items(store, cfg, {i: [monitor.name] for i in items})
-
 
 
 def output_dir(explicit: str | None = None) -> Path:

@@ -14,7 +14,13 @@ from typing import Any
 from feedwatch.core.digest import md_escape, md_url, one_line, safe_url
 from feedwatch.core.export import ExportRow, iso
 from feedwatch.core.search.cadence import AMSTERDAM
-from feedwatch.core.search.query import Node, Term, positive_terms, term_matches
+from feedwatch.core.search.query import (
+    Node,
+    Term,
+    positive_filters,
+    positive_terms,
+    term_matches,
+)
 from feedwatch.core.search.text import query_stems, stem, word_spans, words
 
 __all__ = [
@@ -81,6 +87,7 @@ def matched_terms(
     item_topics: Sequence[str],
     query: Node | None,
     topics: Sequence[str],
+    source: str = "",
 ) -> list[str]:
     """The query terms found in the item and the monitor's topics it has."""
     out: list[str] = []
@@ -89,6 +96,11 @@ def matched_terms(
         for t in positive_terms(query):
             label = t.text if t.field is None else f"title:{t.text}"
             if label not in out and term_matches(t, tw, bw, language):
+                out.append(label)
+        for f in positive_filters(query):
+            held = f.value in item_topics if f.field == "topic" else f.value == source
+            label = f"{f.field}:{f.value}"
+            if held and label not in out:
                 out.append(label)
     out.extend(f"topic:{t}" for t in topics if t in item_topics and f"topic:{t}" not in out)
     return out

@@ -38,6 +38,7 @@ __all__ = [
     "fts5_ok",
     "is_text",
     "parse_query",
+    "positive_filters",
     "positive_terms",
     "to_fts5",
     "to_tsquery",
@@ -311,12 +312,13 @@ def positive_terms(node: Node) -> list[Term]:
     return [t for c in node.children for t in positive_terms(c)]
 
 
-def filters(node: Node) -> list[Filter]:
+def positive_filters(node: Node) -> list[Filter]:
+    """The source:/topic: filters that can make an item match (not those under a NOT)."""
     if isinstance(node, Filter):
         return [node]
     if isinstance(node, Term | Not):
         return []
-    return [f for c in node.children for f in filters(c)]
+    return [f for c in node.children for f in positive_filters(c)]
 
 
 def term_matches(term: Term, title_words: list[str], body_words: list[str], lang: str) -> bool:

@@ -9,6 +9,7 @@ fixed public API host (e.g. ``tgram://TOKEN/CHAT``) name no resolvable host; the
 from __future__ import annotations
 
 import asyncio
+import warnings
 from urllib.parse import urlsplit
 
 from feedwatch.edges.http.netpolicy import AddressPolicy, NameResolutionError, parse_ip, resolve
@@ -43,13 +44,16 @@ def check_target(url: str, policy: AddressPolicy) -> None:
 
 def send_apprise(url: str, title: str, body: str, policy: AddressPolicy) -> None:
     """Send one plain-text notification; ChannelError when refused or not delivered."""
-    import apprise  # heavy (loads its plugins): only when a monitor uses it
-
     check_target(url, policy)
-    sender = apprise.Apprise()
-    if not sender.add(url):
-        raise ChannelError(f"apprise: URL not understood: {_redact(url)}")
-    ok = sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+    # apprise loads its plugins lazily; some import the deprecated imghdr on Python 3.11+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise  # heavy (loads its plugins): only when a monitor uses it
+
+        sender = apprise.Apprise()
+        if not sender.add(url):
+            raise ChannelError(f"apprise: URL not understood: {_redact(url)}")
+        ok = sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
     if not ok:
         raise ChannelError(f"apprise: not delivered to {_redact(url)}")
 
