@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from builders import put
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
-from feedwatch.core.search.query import parse_query
+from feedwatch.core.search.query import QueryError, parse_query
 from feedwatch.edges.store import ItemRow, SourceUpdate, Store
 from feedwatch.edges.store.search import SearchFilters, index_pending, search_ids
 from feedwatch.types import Item
@@ -214,3 +216,24 @@ def test_the_migration_indexes_items_stored_before_it(db_url: str) -> None:
     assert index_pending(store.engine) == 0
     assert found(store, "asielzoeker") == {"a1", "a2", "a3", "a8"}
     store.close()
+
+
+QUERY_PARTS = st.sampled_from(
+    list('ab "()-*:')
+    + ["OR ", "AND ", "NOT ", "title:", "source:", "topic:", "azc", "é", "’s", "NEAR", "^", "+"]
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(query=st.lists(QUERY_PARTS, max_size=25).map("".join) | st.text(max_size=40))
+def test_any_query_is_a_query_error_or_a_result_never_a_database_error(
+    store: Store, query: str
+) -> None:
+    put(store, rows()[:3])
+    try:
+        node = parse_query(query)
+    except QueryError:
+        return
+    search_ids(store.engine, node, limit=5)

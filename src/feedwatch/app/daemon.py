@@ -32,6 +32,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from feedwatch.app.notify import notify_for
 from feedwatch.app.pipeline import RunResult, make_classifier, run_fetch
 from feedwatch.config.sources import Config, load_config
 from feedwatch.edges.http.robots import RobotsCache
@@ -135,6 +136,11 @@ async def maintenance_job() -> None:
         await _current.maintenance()
 
 
+async def notify_job() -> None:
+    if _current is not None:
+        await _current.notify()
+
+
 async def digest_job(profile: str) -> None:
     if _current is not None:
         await _current.digest(profile)
@@ -199,6 +205,8 @@ class Daemon:
             finally:
                 if task.done():
                     self._tick_task = None
+        if result is not None and result.new:
+            await self.notify(immediate_only=True)  # immediate monitors (#16)
         self.metrics.ticks.inc()
         self._last_tick_end = time.monotonic()
         self.metrics.last_tick.set(time.time())
@@ -213,6 +221,16 @@ class Daemon:
         pruned = await asyncio.to_thread(self.store.prune_fetch_log, now - FETCH_LOG_RETENTION)
         await asyncio.to_thread(self.store.optimize)
         log.info("maintenance: pruned %d fetch-log rows, optimized the database", pruned)
+
+    async def notify(self, immediate_only: bool = False) -> None:
+        """Deliver the due monitors (app.notify): after a tick that stored new items (the
+        immediate ones), and every minute (all, each at its own time; retries)."""
+        try:
+            await asyncio.to_thread(
+                notify_for, self.config, self.store, self.clock(), immediate_only=immediate_only
+            )
+        except FeedwatchError as exc:
+            log.warning("monitors: %s", exc)
 
     async def digest(self, profile: str) -> None:
         await asyncio.to_thread(self.run_digest, profile)
@@ -385,6 +403,13 @@ class Daemon:
             coalesce=True,
             max_instances=1,
         )
+        scheduler.add_job(
+            notify_job,
+            IntervalTrigger(seconds=60),
+            id="notify",
+            coalesce=True,
+            max_instances=1,
+        )  # monitors at their time, failed deliveries after their wait (#16)
         self._schedule_digests()
         self._start_http()
         scheduler.start()
