@@ -30,7 +30,7 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 SQLITE_TRIGGERS = (
     "CREATE TRIGGER items_search_insert AFTER INSERT ON items BEGIN "
     "INSERT OR IGNORE INTO search_queue (item_id) VALUES (new.id); END",
-    "CREATE TRIGGER items_search_update AFTER UPDATE OF title, summary, lang ON items BEGIN "
+    "CREATE TRIGGER items_search_update AFTER UPDATE OF title, summary, lang, published, source ON items BEGIN "
     "INSERT OR IGNORE INTO search_queue (item_id) VALUES (new.id); END",
     "CREATE TRIGGER items_search_delete AFTER DELETE ON items BEGIN "
     "INSERT OR IGNORE INTO search_queue (item_id) VALUES (old.id); END",
@@ -48,7 +48,7 @@ END
 $$
 """
 PG_TRIGGER = (
-    "CREATE TRIGGER items_search_queue AFTER INSERT OR DELETE OR UPDATE OF title, summary, lang "
+    "CREATE TRIGGER items_search_queue AFTER INSERT OR DELETE OR UPDATE OF title, summary, lang, published, source "
     "ON items FOR EACH ROW EXECUTE FUNCTION feedwatch_search_queue()"
 )
 # ascii tokenizer: the text is already cut into words by feedwatch (space-separated); non-ASCII
@@ -74,10 +74,14 @@ def upgrade() -> None:
         sa.Column(
             "tsv", sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql"), nullable=True
         ),
+        sa.Column("source", sa.String(length=100), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("docid", name=op.f("pk_search_docs")),
         sa.UniqueConstraint("item_id", name="uq_search_docs_item_id"),
         sqlite_autoincrement=True,
     )
+    with op.batch_alter_table("search_docs", schema=None) as batch_op:
+        batch_op.create_index("ix_search_docs_at", ["at"], unique=False)
     op.create_table(
         "monitor_state",
         sa.Column("monitor", sa.String(length=100), nullable=False),

@@ -232,7 +232,12 @@ search_docs = Table(
     ),
     Column("item_id", String(40), nullable=False),
     Column("tsv", Text().with_variant(TSVECTOR(), "postgresql"), nullable=True),
+    # copies of the item's source and date (published, else first seen): search ranks and
+    # filters without reading the items table's wide rows
+    Column("source", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
     UniqueConstraint("item_id", name="uq_search_docs_item_id"),
+    Index("ix_search_docs_at", "at"),
     sqlite_autoincrement=True,
 )
 

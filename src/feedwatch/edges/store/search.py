@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -70,6 +70,7 @@ __all__ = [
 ]
 
 INDEX_BATCH = 2000
+RANKED_NEWEST = 10_000  # search --sort rank: the matches ranked (the newest ones)
 # PostgreSQL advisory lock (transaction-scoped) taken while docids are handed out and while a
 # monitor reads the newest one: a docid is never seen before every smaller one is committed.
 INDEX_LOCK = 0x66770001
@@ -116,9 +117,17 @@ def _index_batch(conn: Connection) -> int:
     if not ids:
         return 0
     rows = conn.execute(
-        select(items.c.id, items.c.title, items.c.summary, items.c.lang).where(items.c.id.in_(ids))
+        select(
+            items.c.id,
+            items.c.title,
+            items.c.summary,
+            items.c.lang,
+            items.c.source,
+            func.coalesce(items.c.published, items.c.first_seen).label("at"),
+        ).where(items.c.id.in_(ids))
     ).all()
     docs = {r.id: index_doc(r.title or "", r.summary or "", r.lang) for r in rows}
+    meta = {r.id: {"source": r.source, "at": _aware(r.at)} for r in rows}
     if conn.dialect.name == "sqlite":
         old = list(
             conn.execute(
@@ -129,7 +138,7 @@ def _index_batch(conn: Connection) -> int:
             conn.execute(_fts.delete().where(_fts.c.rowid.in_(old)))
         conn.execute(search_docs.delete().where(search_docs.c.item_id.in_(ids)))
         if docs:
-            conn.execute(search_docs.insert(), [{"item_id": i} for i in docs])
+            conn.execute(search_docs.insert(), [{"item_id": i} | meta[i] for i in docs])
             got = dict(
                 conn.execute(
                     select(search_docs.c.item_id, search_docs.c.docid).where(
@@ -149,10 +158,18 @@ def _index_batch(conn: Connection) -> int:
         if docs:
             conn.execute(
                 search_docs.insert().values(tsv=cast(bindparam("t"), TSVECTOR)),
-                [{"item_id": i, "t": tsvector_literal(d)} for i, d in docs.items()],
+                [{"item_id": i, "t": tsvector_literal(d)} | meta[i] for i, d in docs.items()],
             )
     conn.execute(search_queue.delete().where(search_queue.c.item_id.in_(ids)))
     return len(ids)
+
+
+def _aware(value: Any) -> datetime:
+    """A date read through func.coalesce (no column type: SQLite gives text or naive)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def last_docid(conn: Connection) -> int:
@@ -181,19 +198,41 @@ class SearchHit:
     docid: int
 
 
-def _text_ids(node: Node, dialect: str) -> Any:
+@dataclass(frozen=True, slots=True)
+class _Range:
+    """Documents (docid) in (after, upto]: what a monitor has not looked at yet."""
+
+    after: int | None = None
+    upto: int | None = None
+
+    def on(self, col: Any) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        if self.after is not None:
+            out.append(col > self.after)
+        if self.upto is not None:
+            out.append(col <= self.upto)
+        return out
+
+
+_ALL = _Range()
+
+
+def _text_ids(node: Node, dialect: str, docs: _Range = _ALL) -> Any:
     """The item ids (a subquery) whose document matches the text node."""
     if dialect == "postgresql":
         q = cast(bindparam(None, to_tsquery(node)), TSQUERY)
-        return select(search_docs.c.item_id).where(search_docs.c.tsv.op("@@")(q))
+        return select(search_docs.c.item_id).where(
+            search_docs.c.tsv.op("@@")(q), *docs.on(search_docs.c.docid)
+        )
     match = _FTS.op("MATCH")(bindparam(None, to_fts5(node)))
-    docids = select(_fts.c.rowid).where(match)
+    docids = select(_fts.c.rowid).where(match, *docs.on(_fts.c.rowid))
     return select(search_docs.c.item_id).where(search_docs.c.docid.in_(docids))
 
 
-def _in_topics(topics: Sequence[str]) -> Any:
-    """Ids of items assigned to any of `topics`; a human decision wins over the rules (as the
-    store's own in_topics())."""
+def _in_topics(topics: Sequence[str]) -> ColumnElement[bool]:
+    """The item (of the outer search_docs row) is assigned to any of `topics`; a human decision
+    wins over the rules (as the store's own in_topics()). A correlated EXISTS: looked up per
+    candidate item by the primary key, never the whole topic's list."""
     t = item_topics.alias("st")
     m = item_topics.alias("sm")
     manual = (
@@ -201,50 +240,66 @@ def _in_topics(topics: Sequence[str]) -> Any:
         .where(m.c.item_id == t.c.item_id, m.c.topic == t.c.topic, m.c.origin == "manual")
         .exists()
     )
-    return select(t.c.item_id).where(
-        t.c.topic.in_(list(topics)),
-        t.c.assigned.is_(True),
-        (t.c.origin == "manual") | ((t.c.origin == "rule") & ~manual),
+    return (
+        select(t.c.item_id)
+        .where(
+            t.c.item_id == search_docs.c.item_id,
+            t.c.topic.in_(list(topics)),
+            t.c.assigned.is_(True),
+            (t.c.origin == "manual") | ((t.c.origin == "rule") & ~manual),
+        )
+        .exists()
     )
 
 
-def condition(node: Node, dialect: str) -> ColumnElement[bool]:
-    """A WHERE condition on `items` for any query node."""
-    if is_text(node) and (dialect == "postgresql" or fts5_ok(node)):
-        return items.c.id.in_(_text_ids(node, dialect))
+def _doc_matches(node: Node) -> ColumnElement[bool]:
+    """PostgreSQL: the outer search_docs row's own document matches the text node."""
+    return search_docs.c.tsv.op("@@")(cast(bindparam(None, to_tsquery(node)), TSQUERY))
+
+
+def condition(node: Node, dialect: str, docs: _Range = _ALL) -> ColumnElement[bool]:
+    """A WHERE condition on `search_docs` for any query node (text matched among `docs`)."""
+    if is_text(node) and dialect == "postgresql":
+        return _doc_matches(node)  # a test of the row's own document
+    if is_text(node) and fts5_ok(node):
+        return search_docs.c.item_id.in_(_text_ids(node, dialect, docs))
     if isinstance(node, Filter):
         if node.field == "source":
-            return items.c.source == node.value
-        return items.c.id.in_(_in_topics([node.value]))
+            return search_docs.c.source == node.value
+        return _in_topics([node.value])
     if isinstance(node, Not):
-        return not_(condition(node.child, dialect))
+        return not_(condition(node.child, dialect, docs))
     if isinstance(node, Term):  # pragma: no cover - a term is always text
         raise AssertionError(node)
-    parts = [condition(c, dialect) for c in node.children]
+    parts = [condition(c, dialect, docs) for c in node.children]
     return and_(*parts) if isinstance(node, And) else or_(*parts)
 
 
 def _driver(node: Node, dialect: str) -> tuple[Node | None, list[Node]]:
-    """(the text part to rank by, the rest as conditions) of a query's top level."""
+    """(the text part to rank by, the rest as conditions) of a query's top level. On SQLite a
+    NOT of words beside it goes into the FTS5 expression too (FTS5 merges the two lists; a
+    common word's whole list is never turned into a set of ids)."""
     parts: list[Node] = list(node.children) if isinstance(node, And) else [node]
-    text = [
+    text: list[Node] = [
         p
         for p in parts
         if not isinstance(p, Not) and is_text(p) and (dialect == "postgresql" or fts5_ok(p))
     ]
-    rest = [p for p in parts if not any(p is t for t in text)]
     if not text:
         return None, parts
+    if dialect == "sqlite":
+        text += [p for p in parts if isinstance(p, Not) and is_text(p) and fts5_ok(p.child)]
+    rest = [p for p in parts if not any(p is t for t in text)]
     return (text[0] if len(text) == 1 else And(tuple(text))), rest
 
 
 def _filters(f: SearchFilters) -> list[ColumnElement[bool]]:
-    when = func.coalesce(items.c.published, items.c.first_seen)
+    when = search_docs.c.at
     out: list[ColumnElement[bool]] = []
     if f.topics:
-        out.append(items.c.id.in_(_in_topics(f.topics)))
+        out.append(_in_topics(f.topics))
     if f.sources:
-        out.append(items.c.source.in_(list(f.sources)))
+        out.append(search_docs.c.source.in_(list(f.sources)))
     if f.since is not None:
         out.append(when >= f.since)
     if f.until is not None:
@@ -259,33 +314,41 @@ def _statement(
     *,
     after: int | None = None,
     upto: int | None = None,
+    ranked: bool = True,
 ) -> Any:
+    docs = _Range(after, upto)
     driver, rest = _driver(node, dialect)
-    conds = [condition(p, dialect) for p in rest] + _filters(filters)
-    if after is not None:
-        conds.append(search_docs.c.docid > after)
-    if upto is not None:
-        conds.append(search_docs.c.docid <= upto)
+    conds = [condition(p, dialect, docs) for p in rest] + _filters(filters)
+    conds.extend(docs.on(search_docs.c.docid))
+    base: Any
     if driver is None:
         rank: Any = literal(0.0)
-        base = search_docs.join(items, items.c.id == search_docs.c.item_id)
+        base = search_docs
     elif dialect == "postgresql":
         q = cast(bindparam(None, to_tsquery(driver)), TSQUERY)
         # weights {D, C, B, A}: title stems count most, then the title's words, the text's stems
-        rank = func.ts_rank(
-            literal_column("'{0.1, 0.4, 0.3, 1.0}'::float4[]"), search_docs.c.tsv, q
+        rank = (
+            func.ts_rank(literal_column("'{0.1, 0.4, 0.3, 1.0}'::float4[]"), search_docs.c.tsv, q)
+            if ranked
+            else literal(0.0)
         )
         conds.append(search_docs.c.tsv.op("@@")(q))
-        base = search_docs.join(items, items.c.id == search_docs.c.item_id)
+        base = search_docs
     else:
         # bm25 is lower for better matches; columns title, body, title_w, body_w
-        rank = -func.bm25(_FTS, 10.0, 1.0, 4.0, 0.5)
+        rank = -func.bm25(_FTS, 10.0, 1.0, 4.0, 0.5) if ranked else literal(0.0)
         conds.append(_FTS.op("MATCH")(bindparam(None, to_fts5(driver))))
-        base = _fts.join(search_docs, search_docs.c.docid == _fts.c.rowid).join(
-            items, items.c.id == search_docs.c.item_id
-        )
+        conds.extend(docs.on(_fts.c.rowid))
+        base = _fts.join(search_docs, search_docs.c.docid == _fts.c.rowid)
+    newest = _fts.c.rowid if driver is not None and dialect == "sqlite" else search_docs.c.docid
     return (
-        select(items.c.id, rank.label("rank"), search_docs.c.docid)
+        select(
+            search_docs.c.item_id.label("id"),
+            rank.label("rank"),
+            search_docs.c.docid,
+            search_docs.c.at.label("at"),
+            newest.label("newest"),
+        )
         .select_from(base)
         .where(and_(true(), *conds))
     )
@@ -299,15 +362,20 @@ def search_ids(
     limit: int | None = 50,
     sort: str = "rank",
 ) -> list[SearchHit]:
-    """The items matching `node` (after indexing what is queued), best first or newest first."""
+    """The items matching `node` (after indexing what is queued), best first or newest first.
+
+    Best first ranks the RANKED_NEWEST most recently indexed matches (all of them when there
+    are fewer): a word in a quarter of a million items is ranked in tens of milliseconds, not
+    in a second, and for news the recent matches are the ones wanted. Newest first is exact."""
     index_pending(engine)
     stmt = _statement(node, engine.dialect.name, filters)
-    when = func.coalesce(items.c.published, items.c.first_seen)
-    rank: ColumnElement[Any] = literal_column("rank")
     if sort == "date":
-        stmt = stmt.order_by(when.desc(), items.c.id)
+        stmt = stmt.order_by(search_docs.c.at.desc(), search_docs.c.item_id)
     else:
-        stmt = stmt.order_by(rank.desc(), when.desc(), items.c.id)
+        # the newest matches first (FTS5 and the docid index give them in that order), their
+        # rank computed for those only; then best first
+        inner = stmt.order_by(literal_column("newest").desc()).limit(RANKED_NEWEST).subquery()
+        stmt = select(inner).order_by(inner.c.rank.desc(), inner.c.at.desc(), inner.c.id)
     if limit is not None:
         stmt = stmt.limit(limit)
     try:
@@ -336,9 +404,9 @@ def monitor_condition(spec: MonitorSpec, dialect: str) -> tuple[Node | None, lis
     topics, sources or entities any one is enough."""
     extra: list[Any] = []
     if spec.topics:
-        extra.append(items.c.id.in_(_in_topics(spec.topics)))
+        extra.append(_in_topics(spec.topics))
     if spec.sources:
-        extra.append(items.c.source.in_(list(spec.sources)))
+        extra.append(search_docs.c.source.in_(list(spec.sources)))
     if spec.entities and not (spec.query or spec.topics or spec.sources):
         # Entities are accepted and checked; items carry none yet (the open-data work adds
         # them): until then a monitor of entities alone matches nothing, and entities next to
@@ -351,12 +419,14 @@ def _spec_statement(spec: MonitorSpec, dialect: str, after: int, upto: int) -> A
     query, extra = monitor_condition(spec, dialect)
     if query is None:
         stmt = (
-            select(items.c.id, literal(0.0).label("rank"), search_docs.c.docid)
-            .select_from(search_docs.join(items, items.c.id == search_docs.c.item_id))
+            select(
+                search_docs.c.item_id.label("id"), literal(0.0).label("rank"), search_docs.c.docid
+            )
+            .select_from(search_docs)
             .where(search_docs.c.docid > after, search_docs.c.docid <= upto)
         )
     else:
-        stmt = _statement(query, dialect, SearchFilters(), after=after, upto=upto)
+        stmt = _statement(query, dialect, SearchFilters(), after=after, upto=upto, ranked=False)
     return stmt.where(and_(true(), *extra)) if extra else stmt
 
 
@@ -425,16 +495,17 @@ def matching_ids(
     query, extra = monitor_condition(spec, engine.dialect.name)
     if query is None:
         stmt = (
-            select(items.c.id, literal(0.0).label("rank"), search_docs.c.docid)
-            .select_from(search_docs.join(items, items.c.id == search_docs.c.item_id))
+            select(
+                search_docs.c.item_id.label("id"), literal(0.0).label("rank"), search_docs.c.docid
+            )
+            .select_from(search_docs)
             .where(and_(true(), *_filters(filters)))
         )
     else:
         stmt = _statement(query, engine.dialect.name, filters)
     if extra:
         stmt = stmt.where(and_(true(), *extra))
-    when = func.coalesce(items.c.published, items.c.first_seen)
-    stmt = stmt.order_by(when.desc(), items.c.id)
+    stmt = stmt.order_by(search_docs.c.at.desc(), search_docs.c.item_id)
     if limit is not None:
         stmt = stmt.limit(limit)
     with engine.connect() as conn:
