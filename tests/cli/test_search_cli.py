@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from builders import put
 from click.testing import CliRunner
+from httpserver import TestServer
 
 from feedwatch.cli import cli
 from feedwatch.edges.store import ItemRow, Store
 from feedwatch.types import Item
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+DATA = Path(__file__).resolve().parents[1] / "data" / "feeds"
 
 
 def _row(iid: str, title: str, summary: str, topics: tuple[str, ...] = ()) -> ItemRow:
@@ -164,3 +166,33 @@ def test_the_monitors_option_before_or_after_the_command_and_the_environment(
 def test_fetch_has_no_notify_option() -> None:
     result = CliRunner().invoke(cli, ["fetch", "--help"])
     assert "--no-notify" in result.output
+
+
+def test_fetch_delivers_immediate_monitors_at_the_end_unless_no_notify(
+    tmp_path: Path, http_server: TestServer
+) -> None:
+    http_server.route("/feed.xml", body=(DATA / "rss2.xml").read_bytes())
+    url = f"sqlite:///{tmp_path / 'fw.db'}"
+    (tmp_path / "feeds.yaml").write_text(
+        "network: {allow_private: true}\n"
+        f"sources:\n  - key: test\n    name: Test\n    url: {http_server.url('/feed.xml')}\n    kind: rss\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "monitors.yaml").write_text(
+        "monitors:\n  - name: opvang\n    query: opvanglocatie\n    cadence: immediate\n"
+        "    deliver: {markdown: true}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    runner = CliRunner(env={"FEEDWATCH_OUTPUT_DIR": str(out)})
+    base = ["--config", str(tmp_path / "feeds.yaml"), "--database-url", url]
+    # the monitor starts before the first fetch
+    assert runner.invoke(cli, [*base, "notify"]).exit_code == 0
+    result = runner.invoke(cli, [*base, "fetch", "--all", "--no-notify"])
+    assert result.exit_code == 0, result.output
+    assert not (out / "monitors").exists()
+    result = runner.invoke(cli, [*base, "fetch", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "monitors: 1 messages sent" in result.output
+    [md] = (out / "monitors" / "opvang").glob("*.md")
+    assert "Gemeente opent nieuwe opvanglocatie voor asielzoekers" in md.read_text(encoding="utf-8")
