@@ -21,6 +21,7 @@ from httpserver import Request, TestServer
 
 from feedwatch.app.notify import NotifySettings, notify_due
 from feedwatch.config.monitors import MonitorsConfig, parse_monitors
+from feedwatch.core.search.query import query_problem
 from feedwatch.edges.http.netpolicy import AddressPolicy
 from feedwatch.edges.store import ItemRow, Store
 from feedwatch.edges.store import deliveries as db
@@ -85,7 +86,7 @@ class Receiver:
 
 
 def config(text: str) -> MonitorsConfig:
-    return parse_monitors(text, Path("monitors.yaml"))
+    return parse_monitors(text, Path("monitors.yaml"), check_query=query_problem)
 
 
 def settings(tmp_path: Path, policy: AddressPolicy = OPEN, **kw: Any) -> NotifySettings:

@@ -10,6 +10,7 @@ import pytest
 
 from feedwatch.config.monitors import load_monitors, monitors_path, parse_monitors
 from feedwatch.core.search.cadence import Cadence
+from feedwatch.core.search.query import query_problem
 from feedwatch.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,14 +39,14 @@ monitors:
 
 
 def test_a_full_monitor() -> None:
-    [m] = parse_monitors(GOOD, Path("m.yaml")).monitors
+    [m] = parse_monitors(GOOD, Path("m.yaml"), check_query=query_problem).monitors
     assert m.cadence == Cadence("weekly", 7, 0, 0)
     assert m.entities == ("kamerstuk:36704", "ecli:ECLI:NL:RVS:2026:7012")
     assert (
         m.deliver.webhook is not None and m.deliver.webhook.secret_env == "FEEDWATCH_WEBHOOK_SECRET"
     )
     assert m.deliver.apprise == ("ntfys://ntfy.example/asiel",)
-    assert m.query is not None and m.deliver.email is not None
+    assert m.query_text is not None and m.deliver.email is not None
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def test_a_full_monitor() -> None:
 )
 def test_mistakes_name_file_and_line(text: str, line: int, words: str) -> None:
     with pytest.raises(ConfigError) as info:
-        parse_monitors(text, Path("monitors.yaml"))
+        parse_monitors(text, Path("monitors.yaml"), check_query=query_problem)
     assert info.value.line == line, str(info.value)
     assert words in str(info.value)
     assert str(info.value).startswith(f"monitors.yaml:{line}: ")

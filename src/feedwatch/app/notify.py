@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
+from functools import lru_cache
 from pathlib import Path
 
 from feedwatch.config.digests import SmtpConfig
@@ -39,6 +40,7 @@ from feedwatch.core.search.message import (
     render_text,
     webhook_payload,
 )
+from feedwatch.core.search.query import Node, parse_query, query_problem
 from feedwatch.edges import mail
 from feedwatch.edges.http.netpolicy import AddressPolicy
 from feedwatch.edges.notify import ChannelError
@@ -55,6 +57,7 @@ __all__ = [
     "DeliveryResult",
     "NotifySettings",
     "channels_of",
+    "monitor_query",
     "monitor_specs",
     "next_run_of",
     "notify_due",
@@ -108,8 +111,20 @@ def channels_of(m: Monitor) -> list[Channel]:
     return out
 
 
+@lru_cache(maxsize=1024)
+def _parse(text: str) -> Node:
+    return parse_query(text)
+
+
+def monitor_query(m: Monitor) -> Node | None:
+    """The parsed query of a monitor (checked when its file was loaded)."""
+    return _parse(m.query_text) if m.query_text is not None else None
+
+
 def monitor_specs(monitors: Sequence[Monitor]) -> list[MonitorSpec]:
-    return [MonitorSpec(m.name, m.query, m.topics, m.sources, m.entities) for m in monitors]
+    return [
+        MonitorSpec(m.name, monitor_query(m), m.topics, m.sources, m.entities) for m in monitors
+    ]
 
 
 def _active(cfg: MonitorsConfig) -> list[Monitor]:
@@ -203,7 +218,7 @@ def message_items(
                 row.item.summary,
                 row.item.lang,
                 row.topics,
-                m.query,
+                monitor_query(m),
                 m.topics,
                 row.item.source,
             ):
@@ -331,7 +346,12 @@ def load_for(
     `legacy_digests`, also the profiles of a digests.yaml beside it (read as daily monitors,
     with a deprecation warning; `feedwatch digest` delivers them)."""
     path = monitors_path(explicit, config.path)
-    return load_monitors(path, sources_config=config.path, legacy_digests=legacy_digests)
+    return load_monitors(
+        path,
+        sources_config=config.path,
+        legacy_digests=legacy_digests,
+        check_query=query_problem,
+    )
 
 
 def settings_for(config: Config, out: Path | None = None) -> NotifySettings:

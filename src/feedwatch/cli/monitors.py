@@ -14,6 +14,7 @@ import click
 from feedwatch.app.notify import (
     channels_of,
     load_for,
+    monitor_specs,
     next_run_of,
     notify_due,
     preview,
@@ -25,7 +26,7 @@ from feedwatch.core.search.cadence import AMSTERDAM
 from feedwatch.core.search.message import render_text
 from feedwatch.edges.store import Store
 from feedwatch.edges.store import deliveries as db
-from feedwatch.edges.store.search import MonitorSpec, SearchFilters, matching_ids
+from feedwatch.edges.store.search import SearchFilters, matching_ids
 
 __all__ = ["register"]
 
@@ -184,9 +185,7 @@ def test_cmd(ctx: click.Context, name: str, since: str | None, limit: int) -> No
         ) from None
     start = parse_cli_date(since) if since else datetime.now(UTC) - timedelta(days=7)
     store: Store = obj.store()
-    spec = MonitorSpec(
-        monitor.name, monitor.query, monitor.topics, monitor.sources, monitor.entities
-    )
+    [spec] = monitor_specs([monitor])
     ids = matching_ids(store.engine, spec, SearchFilters(since=start), limit=limit)
     items = preview(store, cfg, monitor, ids)
     channels = ", ".join(sorted({c.kind for c in channels_of(monitor)}))

@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -29,11 +31,53 @@ from feedwatch.config.digests import (
     load_digests,
 )
 from feedwatch.config.sources import _describe, _error_loc, _load_yaml, check_url
-from feedwatch.core.search.cadence import Cadence, parse_cadence
-from feedwatch.core.search.query import Node, QueryError, parse_query
 from feedwatch.errors import ConfigError
 
 log = logging.getLogger("feedwatch.config")
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FORM = re.compile(
+    r"^\s*(?:(immediate)|(hourly)|daily\s+(\d{1,2}):(\d{2})|weekly\s+([a-z]{3})\s+(\d{1,2}):(\d{2}))\s*$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    kind: Literal["immediate", "hourly", "daily", "weekly"]
+    hour: int = 0
+    minute: int = 0
+    weekday: int = 0  # 0 = Monday
+
+    def __str__(self) -> str:
+        if self.kind in ("immediate", "hourly"):
+            return self.kind
+        at = f"{self.hour:02d}:{self.minute:02d}"
+        return f"daily {at}" if self.kind == "daily" else f"weekly {DAYS[self.weekday]} {at}"
+
+
+def parse_cadence(text: str) -> Cadence:
+    """A cadence from its spelling; ValueError in plain words."""
+    m = _FORM.match(text.lower()) if isinstance(text, str) else None
+    expected = "expected immediate, hourly, 'daily HH:MM' or 'weekly DAY HH:MM' (DAY: mon..sun)"
+    if m is None:
+        raise ValueError(f"{expected}, got {text!r}")
+    if m.group(1):
+        return Cadence("immediate")
+    if m.group(2):
+        return Cadence("hourly")
+    if m.group(3) is not None:
+        hour, minute, day = int(m.group(3)), int(m.group(4)), 0
+        kind: Literal["daily", "weekly"] = "daily"
+    else:
+        if m.group(5) not in DAYS:
+            raise ValueError(f"{expected}, got the day {m.group(5)!r}")
+        hour, minute, day = int(m.group(6)), int(m.group(7)), DAYS.index(m.group(5))
+        kind = "weekly"
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{expected}, got the time {hour}:{minute:02d}")
+    return Cadence(kind, hour, minute, day)
+
 
 MONITORS_FILE = "monitors.yaml"
 ENV_MONITORS = "FEEDWATCH_MONITORS"
@@ -67,8 +111,7 @@ class Monitor:
     """One saved search: what matches, how often it is delivered, and where."""
 
     name: str
-    query_text: str | None = None
-    query: Node | None = None
+    query_text: str | None = None  # the search language; core.search.query.parse_query reads it
     topics: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
@@ -224,6 +267,7 @@ def load_monitors(
     sources_config: Path | str | None = None,
     required: bool = False,
     legacy_digests: bool = True,
+    check_query: QueryCheck | None = None,
 ) -> MonitorsConfig:
     """Read and validate a monitors file (a missing file means no monitors unless `required`),
     plus the profiles of the digests.yaml beside the sources config, as daily monitors."""
@@ -237,7 +281,7 @@ def load_monitors(
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", file) from exc
     else:
-        cfg = parse_monitors(text, file)
+        cfg = parse_monitors(text, file, check_query=check_query)
     if not legacy_digests:
         return cfg
     digests = load_digests(digests_path(sources_config))
@@ -273,7 +317,14 @@ def _from_profile(profile: DigestProfile) -> Monitor:
     )
 
 
-def parse_monitors(text: str, file: Path) -> MonitorsConfig:
+QueryCheck = Callable[[str], "str | None"]
+
+
+def parse_monitors(
+    text: str, file: Path, *, check_query: QueryCheck | None = None
+) -> MonitorsConfig:
+    """Validate a monitors file. `check_query` says what is wrong with a query (None: fine);
+    the app passes the search language's own check (core.search.query.query_problem)."""
     data, lines = _load_yaml(text, file)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'monitors:' at the top level", file, 1)
@@ -300,16 +351,11 @@ def parse_monitors(text: str, file: Path) -> MonitorsConfig:
                 file,
                 line,
             )
-        node = None
-        if m.query is not None:
-            try:
-                node = parse_query(m.query)
-            except QueryError as exc:
-                raise ConfigError(
-                    f"monitors[{i}].query: {exc.message} (at character {exc.position})",
-                    file,
-                    lines.line_for(("monitors", i, "query")),
-                ) from None
+        problem = check_query(m.query) if m.query is not None and check_query else None
+        if problem is not None:
+            raise ConfigError(
+                f"monitors[{i}].query: {problem}", file, lines.line_for(("monitors", i, "query"))
+            )
         d = m.deliver
         if d.email is not None and model.smtp is None:
             raise ConfigError(
@@ -327,7 +373,6 @@ def parse_monitors(text: str, file: Path) -> MonitorsConfig:
             Monitor(
                 name=m.name,
                 query_text=m.query,
-                query=node,
                 topics=tuple(m.topics),
                 sources=tuple(m.sources),
                 entities=tuple(m.entities),

@@ -1,5 +1,7 @@
 """Monitor cadences: when a monitor is due (pure; times are aware, the calendar is Amsterdam's).
 
+The spelling and its parser live with the config (`config.monitors.parse_cadence`).
+
 immediate            whenever it has matches not yet delivered
 hourly               on the hour
 daily 07:00          every day at that time
@@ -8,56 +10,11 @@ weekly mon 07:00     every week on that day and time
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
-from zoneinfo import ZoneInfo
 
-__all__ = ["AMSTERDAM", "Cadence", "is_due", "next_run", "parse_cadence"]
+from feedwatch.config.monitors import AMSTERDAM, DAYS, Cadence, parse_cadence
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_FORM = re.compile(
-    r"^\s*(?:(immediate)|(hourly)|daily\s+(\d{1,2}):(\d{2})|weekly\s+([a-z]{3})\s+(\d{1,2}):(\d{2}))\s*$"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Cadence:
-    kind: Literal["immediate", "hourly", "daily", "weekly"]
-    hour: int = 0
-    minute: int = 0
-    weekday: int = 0  # 0 = Monday
-
-    def __str__(self) -> str:
-        if self.kind in ("immediate", "hourly"):
-            return self.kind
-        at = f"{self.hour:02d}:{self.minute:02d}"
-        return f"daily {at}" if self.kind == "daily" else f"weekly {DAYS[self.weekday]} {at}"
-
-
-def parse_cadence(text: str) -> Cadence:
-    """A cadence from its spelling; ValueError in plain words."""
-    m = _FORM.match(text.lower()) if isinstance(text, str) else None
-    expected = "expected immediate, hourly, 'daily HH:MM' or 'weekly DAY HH:MM' (DAY: mon..sun)"
-    if m is None:
-        raise ValueError(f"{expected}, got {text!r}")
-    if m.group(1):
-        return Cadence("immediate")
-    if m.group(2):
-        return Cadence("hourly")
-    if m.group(3) is not None:
-        hour, minute, day = int(m.group(3)), int(m.group(4)), 0
-        kind: Literal["daily", "weekly"] = "daily"
-    else:
-        if m.group(5) not in DAYS:
-            raise ValueError(f"{expected}, got the day {m.group(5)!r}")
-        hour, minute, day = int(m.group(6)), int(m.group(7)), DAYS.index(m.group(5))
-        kind = "weekly"
-    if hour > 23 or minute > 59:
-        raise ValueError(f"{expected}, got the time {hour}:{minute:02d}")
-    return Cadence(kind, hour, minute, day)
+__all__ = ["AMSTERDAM", "DAYS", "Cadence", "is_due", "next_run", "parse_cadence"]
 
 
 def next_run(cadence: Cadence, after: datetime) -> datetime | None:

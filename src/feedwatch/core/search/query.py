@@ -38,6 +38,7 @@ __all__ = [
     "fts5_ok",
     "is_text",
     "parse_query",
+    "query_problem",
     "positive_filters",
     "positive_terms",
     "to_fts5",
@@ -266,6 +267,15 @@ class _Parser:
         if tok.kind == "PHRASE":
             return Term("phrase", found, field, raw)
         return Term("word", found, field, raw)
+
+
+def query_problem(query: str) -> str | None:
+    """What is wrong with a query, with its position, or None (the config loader's check)."""
+    try:
+        parse_query(query)
+    except QueryError as exc:
+        return f"{exc.message} (at character {exc.position})"
+    return None
 
 
 def parse_query(query: str) -> Node:
