@@ -130,16 +130,33 @@ def create_delivery(
                 )
                 .returning(deliveries.c.id)
             ).scalar_one()
-            added = conn.execute(
+            conn.execute(
                 _insert_ignore(conn, delivery_items),
                 [
                     {"delivery_id": delivery_id, "channel": channel, "monitor": m, "item_id": i}
                     for m, i in pairs
                 ],
-            ).rowcount
+            )
+            # (a count, not rowcount: drivers need not report it for executemany)
+            added = conn.execute(
+                select(func.count())
+                .select_from(delivery_items)
+                .where(delivery_items.c.delivery_id == delivery_id)
+            ).scalar_one()
             if not added:
                 conn.execute(delete(deliveries).where(deliveries.c.id == delivery_id))
                 return None
+            if added < len(pairs):  # another worker took some: name only the monitors kept
+                kept = conn.execute(
+                    select(delivery_items.c.monitor)
+                    .where(delivery_items.c.delivery_id == delivery_id)
+                    .distinct()
+                ).scalars()
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == delivery_id)
+                    .values(monitors=sorted(kept))
+                )
             row = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).one()
     except SQLAlchemyError as exc:
         raise StorageError(f"could not create a delivery to {channel}: {exc}") from exc
