@@ -95,7 +95,6 @@ def upgrade() -> None:
         "monitor_matches",
         sa.Column("monitor", sa.String(length=100), nullable=False),
         sa.Column("item_id", sa.String(length=40), nullable=False),
-        sa.Column("matched", sa.JSON(), nullable=False),
         sa.Column("found_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["item_id"],

@@ -258,7 +258,6 @@ monitor_matches = Table(
     metadata,
     Column("monitor", String(100), primary_key=True),
     Column("item_id", String(40), ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
-    Column("matched", JSON, nullable=False, default=list),  # the terms and topics that matched
     Column("found_at", UTCDateTime, nullable=False),
 )
 

@@ -471,10 +471,7 @@ def match_new(engine: Engine, specs: Sequence[MonitorSpec], now: datetime) -> di
                 if ids:
                     conn.execute(
                         ins_fn(monitor_matches).on_conflict_do_nothing(),
-                        [
-                            {"monitor": spec.name, "item_id": i, "matched": [], "found_at": now}
-                            for i in ids
-                        ],
+                        [{"monitor": spec.name, "item_id": i, "found_at": now} for i in ids],
                     )
                     found[spec.name] = ids
                 conn.execute(
