@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from alembic import op
 from feedwatch.edges.store.search import index_pending
 
 revision: str = "0006"
