@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from builders import put
@@ -237,3 +240,59 @@ def test_any_query_is_a_query_error_or_a_result_never_a_database_error(
     except QueryError:
         return
     search_ids(store.engine, node, limit=5)
+
+
+def _random_query(rnd: random.Random, vocabulary: list[str], depth: int = 0) -> str:
+    """A random query of the whole language (words, phrases, prefixes, fields, OR, NOT, ())."""
+    parts = []
+    for _ in range(rnd.randint(1, 3)):
+        kind = rnd.random()
+        word = rnd.choice(vocabulary)
+        if kind < 0.35:
+            part = word
+        elif kind < 0.45:
+            part = f'"{word} {rnd.choice(vocabulary)}"'
+        elif kind < 0.55:
+            part = word[: max(2, len(word) // 2)] + "*"
+        elif kind < 0.62:
+            part = f"title:{word}"
+        elif kind < 0.68:
+            part = f"source:{rnd.choice(['coa', 'rijk', 'ecre'])}"
+        elif kind < 0.74:
+            part = f"topic:{rnd.choice(['migratie', 'veiligelanders', 'asielzoekerscentrum'])}"
+        elif kind < 0.85 and depth < 2:
+            part = f"({_random_query(rnd, vocabulary, depth + 1)})"
+        else:
+            part = word
+        if rnd.random() < 0.2:
+            part = rnd.choice(["-", "NOT "]) + part
+        parts.append(part)
+    return rnd.choice([" ", " OR ", " AND "]).join(parts)
+
+
+def test_random_queries_find_the_same_items_on_sqlite_and_postgresql(
+    tmp_path: Path, postgres: Any
+) -> None:
+    lite = Store(f"sqlite:///{tmp_path / 'lite.db'}")
+    pg = Store(postgres.new_database())
+    for s in (lite, pg):
+        put(s, rows())
+    vocabulary = sorted(
+        {w for _i, _s, title, summary, _l, _t in DOCS for w in f"{title} {summary}".split()}
+        | {"azc's", "AZC-locatie", "asielzoeker", "seekers", "één", "veilig"}
+    )
+    rnd = random.Random(16)
+    compared = found = 0
+    for _ in range(300):
+        query = _random_query(rnd, vocabulary)
+        try:
+            node = parse_query(query)
+        except QueryError:
+            continue
+        compared += 1
+        got = [{h.item_id for h in search_ids(s.engine, node, limit=None)} for s in (lite, pg)]
+        assert got[0] == got[1], query
+        found += bool(got[0])
+    assert compared > 200 and found > 50  # the comparison is not of empty sets only
+    lite.close()
+    pg.close()
