@@ -36,8 +36,7 @@ def test_a_tick_with_new_matches_delivers_the_immediate_monitors(
             f"sqlite:///{tmp_path / 'fw.db'}",
             DaemonSettings(worker_id="w1"),
         )
-        await daemon.notify()  # the monitor starts
-        result = await daemon.tick()
+        result = await daemon.tick()  # the monitor is new: it starts with this tick
         assert result is not None and result.new > 0
         daemon.store.close()
 

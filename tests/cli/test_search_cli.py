@@ -185,14 +185,18 @@ def test_fetch_delivers_immediate_monitors_at_the_end_unless_no_notify(
     )
     out = tmp_path / "out"
     runner = CliRunner(env={"FEEDWATCH_OUTPUT_DIR": str(out)})
-    base = ["--config", str(tmp_path / "feeds.yaml"), "--database-url", url]
-    # the monitor starts before the first fetch
-    assert runner.invoke(cli, [*base, "notify"]).exit_code == 0
-    result = runner.invoke(cli, [*base, "fetch", "--all", "--no-notify"])
+    cfg = ["--config", str(tmp_path / "feeds.yaml")]
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    result = runner.invoke(cli, [*cfg, "--database-url", other, "fetch", "--all", "--no-notify"])
     assert result.exit_code == 0, result.output
     assert not (out / "monitors").exists()
+    # a monitor added before a fetch gets what that fetch finds
+    base = [*cfg, "--database-url", url]
     result = runner.invoke(cli, [*base, "fetch", "--all"])
     assert result.exit_code == 0, result.output
     assert "monitors: 1 messages sent" in result.output
     [md] = (out / "monitors" / "opvang").glob("*.md")
     assert "Gemeente opent nieuwe opvanglocatie voor asielzoekers" in md.read_text(encoding="utf-8")
+    result = runner.invoke(cli, [*base, "fetch", "--all"])
+    assert result.exit_code == 0 and "monitors:" not in result.output
+    assert len(list((out / "monitors" / "opvang").glob("*.md"))) == 1

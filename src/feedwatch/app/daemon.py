@@ -206,7 +206,7 @@ class Daemon:
                 if task.done():
                     self._tick_task = None
         if result is not None and result.new:
-            await self.notify(immediate_only=True)  # immediate monitors (#16)
+            await self.notify(immediate_only=True, started=now)  # immediate monitors (#16)
         self.metrics.ticks.inc()
         self._last_tick_end = time.monotonic()
         self.metrics.last_tick.set(time.time())
@@ -222,12 +222,17 @@ class Daemon:
         await asyncio.to_thread(self.store.optimize)
         log.info("maintenance: pruned %d fetch-log rows, optimized the database", pruned)
 
-    async def notify(self, immediate_only: bool = False) -> None:
+    async def notify(self, immediate_only: bool = False, started: datetime | None = None) -> None:
         """Deliver the due monitors (app.notify): after a tick that stored new items (the
         immediate ones), and every minute (all, each at its own time; retries)."""
         try:
             await asyncio.to_thread(
-                notify_for, self.config, self.store, self.clock(), immediate_only=immediate_only
+                notify_for,
+                self.config,
+                self.store,
+                self.clock(),
+                immediate_only=immediate_only,
+                started=started,
             )
         except FeedwatchError as exc:
             log.warning("monitors: %s", exc)

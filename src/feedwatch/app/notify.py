@@ -146,14 +146,16 @@ def notify_due(
     only: Sequence[str] | None = None,
     immediate_only: bool = False,
     settings: NotifySettings | None = None,
+    started: datetime | None = None,
 ) -> list[DeliveryResult]:
     """Match, make the due monitors' messages, and deliver every pending message whose time
     has come. `only`: these monitors; `immediate_only`: leave scheduled monitors for their time
-    (what `feedwatch fetch` does at the end of its pass)."""
+    (what `feedwatch fetch` does at the end of its pass). `started`: when the pass that stored
+    the new items began; a monitor seen for the first time starts there (else at `now`)."""
     settings = settings or NotifySettings()
     engine = store.engine
     active = _active(cfg)
-    match_new(engine, monitor_specs(active), now)
+    match_new(engine, monitor_specs(active), now, started)
     chosen = [m for m in active if only is None or m.name in only]
     overview = db.monitor_overview(engine, [m.name for m in chosen])
     due: list[Monitor] = []
@@ -371,6 +373,7 @@ def notify_for(
     *,
     monitors: str | Path | None = None,
     immediate_only: bool = False,
+    started: datetime | None = None,
 ) -> list[DeliveryResult]:
     """notify_due() with the monitors and settings that belong to a sources config: what the
     daemon runs after every tick (immediate_only) and every minute, and `fetch` at its end."""
@@ -378,7 +381,12 @@ def notify_for(
     if not any(m.enabled and not m.digest_profile for m in cfg.monitors):
         return []
     results = notify_due(
-        store, cfg, now, immediate_only=immediate_only, settings=settings_for(config)
+        store,
+        cfg,
+        now,
+        immediate_only=immediate_only,
+        settings=settings_for(config),
+        started=started,
     )
     for r in results:
         if r.error:

@@ -290,6 +290,7 @@ def fetch(
         enabled = [s.key for s in config.sources if s.enabled]
         size = len(keys) or (len(enabled) if every else store.count_due(datetime.now(UTC), enabled))
         processes = auto_processes(size)
+    started = datetime.now(UTC)  # where a monitor added since the last pass starts (#16)
     # Worker processes start before any thread or event loop exists (they fork).
     pool = ProcessPool(processes - 1, obj.topics_path) if processes > 1 else None
     show = progress if progress is not None else _interactive(obj)
@@ -325,7 +326,7 @@ def fetch(
     if notify:  # immediate monitors (#16)
         from feedwatch.cli.monitors import notify_after_fetch
 
-        notify_after_fetch(obj)
+        notify_after_fetch(obj, started)
     sys.exit(result.exit_code)
 
 

@@ -215,7 +215,7 @@ def register(group: click.Group) -> None:
         )
 
 
-def notify_after_fetch(obj: Any) -> None:
+def notify_after_fetch(obj: Any, started: datetime | None = None) -> None:
     """The end of `feedwatch fetch`: deliver the immediate monitors (a monitors problem is
     reported, never turns the fetch into a failure)."""
     from feedwatch.app.notify import notify_for
@@ -229,6 +229,7 @@ def notify_after_fetch(obj: Any) -> None:
             datetime.now(UTC),
             monitors=ctx.meta.get(_META),
             immediate_only=True,
+            started=started,
         )
     except FeedwatchError as exc:
         click.echo(f"monitors: {exc}", err=True)

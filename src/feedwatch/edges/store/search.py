@@ -467,15 +467,29 @@ def _spec_statement(spec: MonitorSpec, dialect: str, after: int, upto: int) -> A
     return stmt.where(and_(true(), *extra)) if extra else stmt
 
 
-def ensure_states(engine: Engine, names: Iterable[str], now: datetime) -> dict[str, Any]:
+def ensure_states(
+    engine: Engine, names: Iterable[str], now: datetime, started: datetime | None = None
+) -> dict[str, Any]:
     """The state row of every monitor, created for a new one with its cursor at the newest
-    document (a new monitor starts with what comes next, not with the whole archive)."""
+    document (a new monitor starts with what comes next, not with the whole archive), or,
+    with `started`, before the first item first seen since then (a monitor added before a
+    fetch gets what that fetch found)."""
     names = list(names)
     with engine.begin() as conn:
         have = {r.monitor: r for r in conn.execute(select(monitor_state)).all()}
         missing = [n for n in names if n not in have]
         if missing:
             top = last_docid(conn)
+            if started is not None:
+                first = conn.execute(
+                    select(func.min(search_docs.c.docid)).where(
+                        search_docs.c.item_id.in_(
+                            select(items.c.id).where(items.c.first_seen >= started)
+                        )
+                    )
+                ).scalar()
+                if first is not None:
+                    top = min(top, int(first) - 1)
             ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(monitor_state)
             conn.execute(
                 ins.on_conflict_do_nothing(),
@@ -485,11 +499,14 @@ def ensure_states(engine: Engine, names: Iterable[str], now: datetime) -> dict[s
     return have
 
 
-def match_new(engine: Engine, specs: Sequence[MonitorSpec], now: datetime) -> dict[str, list[str]]:
+def match_new(
+    engine: Engine, specs: Sequence[MonitorSpec], now: datetime, started: datetime | None = None
+) -> dict[str, list[str]]:
     """Match each monitor against the documents indexed since its cursor, store the matches
-    (once per monitor and item) and move the cursor; returns the new matches per monitor."""
+    (once per monitor and item) and move the cursor; returns the new matches per monitor.
+    `started`: where a new monitor starts (ensure_states)."""
     index_pending(engine)
-    ensure_states(engine, [s.name for s in specs], now)
+    ensure_states(engine, [s.name for s in specs], now, started)
     dialect = engine.dialect.name
     found: dict[str, list[str]] = {}
     ins_fn = pg_insert if dialect == "postgresql" else sqlite_insert
