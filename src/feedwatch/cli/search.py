@@ -86,14 +86,14 @@ def search(
         it = row.item
         text = snippet(it.title, it.summary, node, it.lang)
         if fmt == "jsonl":
-            record = item_record(row) | {"snippet": text, "rank": round(hit.rank, 4)}
+            record = item_record(row) | {"snippet": text, "rank": float(f"{hit.rank:.6g}")}
             click.echo(json.dumps(record, ensure_ascii=False))
             continue
         when = (it.published or it.first_seen).strftime("%Y-%m-%d")
-        click.echo(f"{hit.rank:7.3f}  {when}  {it.source}  {it.id}")
-        click.echo(f"         {it.title[:100]}")
+        click.echo(f"{hit.rank:9.3g}  {when}  {it.source}  {it.id}")
+        click.echo(f"           {it.title[:100]}")
         if text:
-            click.echo(f"         {text}")
+            click.echo(f"           {text}")
     if fmt == "table" and not hits and not getattr(obj, "quiet", False):
         click.echo("no matches")
 
