@@ -472,3 +472,22 @@ class DigestRecord:
     item_count: int
     health: tuple[Mapping[str, Any], ...]
     message_id: str | None
+
+
+# ----------------------------------------------------------------------- monitor cadences
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    kind: Literal["immediate", "hourly", "daily", "weekly"]
+    hour: int = 0
+    minute: int = 0
+    weekday: int = 0  # 0 = Monday
+
+    def __str__(self) -> str:
+        if self.kind in ("immediate", "hourly"):
+            return self.kind
+        at = f"{self.hour:02d}:{self.minute:02d}"
+        return f"daily {at}" if self.kind == "daily" else f"weekly {DAYS[self.weekday]} {at}"

@@ -224,9 +224,15 @@ def test_migrations_match_the_models(db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from feedwatch.edges.store.models import UNMODELLED
+
     store = Store(db_url)  # upgrades the empty database to head
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        # The full-text index (FTS5 table, GIN index) lives in the migration only.
+        context = MigrationContext.configure(
+            conn, opts={"include_name": lambda name, *_: not str(name).startswith(UNMODELLED)}
+        )
+        diff = compare_metadata(context, metadata)
     store.close()
     assert diff == []
 

@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from feedwatch.app.deliver import output_dir, run_digest, topic_titles
 from feedwatch.app.metrics import HealthServer, Metrics
+from feedwatch.app.notify import notify_for
 from feedwatch.app.pipeline import make_classifier, run_fetch
 from feedwatch.config.digests import digests_path, load_digests
 from feedwatch.config.sources import Config, load_config
@@ -77,6 +78,11 @@ async def tick_job() -> None:
 async def maintenance_job() -> None:
     if _current is not None:
         await _current.maintenance()
+
+
+async def notify_job() -> None:
+    if _current is not None:
+        await _current.notify()
 
 
 async def digest_job(profile: str) -> None:
@@ -149,6 +155,8 @@ class Daemon:
             finally:
                 if task.done():
                     self._tick_task = None
+        if result is not None and result.new:
+            await self.notify(immediate_only=True, started=now)  # immediate monitors (#16)
         self.metrics.ticks.inc()
         self.ticks += 1
         self._last_tick_end = time.monotonic()
@@ -164,6 +172,21 @@ class Daemon:
         await asyncio.to_thread(self.store.prune_holders)
         await asyncio.to_thread(self.store.optimize)
         log.info("maintenance: pruned %d fetch-log rows, optimized the database", pruned)
+
+    async def notify(self, immediate_only: bool = False, started: datetime | None = None) -> None:
+        """Deliver the due monitors (app.notify): after a tick that stored new items (the
+        immediate ones), and every minute (all, each at its own time; retries)."""
+        try:
+            await asyncio.to_thread(
+                notify_for,
+                self.config,
+                self.store,
+                self.clock(),
+                immediate_only=immediate_only,
+                started=started,
+            )
+        except FeedwatchError as exc:
+            log.warning("monitors: %s", exc)
 
     async def digest(self, profile: str) -> None:
         await asyncio.to_thread(self.run_digest, profile)
@@ -329,6 +352,13 @@ class Daemon:
             coalesce=True,
             max_instances=1,
         )
+        scheduler.add_job(
+            notify_job,
+            IntervalTrigger(seconds=60),
+            id="notify",
+            coalesce=True,
+            max_instances=1,
+        )  # monitors at their time, failed deliveries after their wait (#16)
         self._schedule_digests()
         self._start_http()
         scheduler.start()

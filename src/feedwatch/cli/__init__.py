@@ -16,7 +16,9 @@ from feedwatch.cli import digest as digest_module
 from feedwatch.cli import dossier as dossier_module
 from feedwatch.cli import fetch as fetch_module
 from feedwatch.cli import items as items_module
+from feedwatch.cli import monitors as monitors_module
 from feedwatch.cli import run as run_module
+from feedwatch.cli import search as search_module
 from feedwatch.cli import sources as sources_module
 from feedwatch.cli import topics as topics_module
 from feedwatch.cli._common import Context, parse_cli_date
@@ -151,8 +153,12 @@ for _command in (
     topics_module.train,
     dossier_module.dossier,
     dossier_module.entities_cmd,
+    search_module.search,
+    monitors_module.notify,
+    monitors_module.monitors,
 ):
     cli.add_command(_command)
+monitors_module.add_monitors_option(cli)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import click
 from feedwatch.app.pipeline import make_classifier, run_fetch
 from feedwatch.app.workers import ProcessPool
 from feedwatch.cli._common import Context, interactive, stderr_console, table
+from feedwatch.cli.monitors import notify_after_fetch
 from feedwatch.edges.store import FetchOutcome
 
 # `fetch` adds a worker process by itself from this many sources on (auto_processes)
@@ -76,6 +77,12 @@ def _summarytable(outcomes: tuple[FetchOutcome, ...]) -> str:
     "--progress/--no-progress", default=None, help="Progress bar [default: on a terminal only]."
 )
 @click.option(
+    "--notify/--no-notify",
+    "notify",
+    default=True,
+    help="Deliver the immediate monitors at the end of the pass [default: on].",
+)
+@click.option(
     "--processes",
     type=click.IntRange(min=1, max=64),
     default=None,
@@ -85,7 +92,12 @@ def _summarytable(outcomes: tuple[FetchOutcome, ...]) -> str:
 )
 @click.pass_obj
 def fetch(
-    obj: Context, keys: tuple[str, ...], every: bool, progress: bool | None, processes: int | None
+    obj: Context,
+    keys: tuple[str, ...],
+    every: bool,
+    progress: bool | None,
+    notify: bool,
+    processes: int | None,
 ) -> None:
     """One pass over the due sources: fetch, extract, classify, store.
 
@@ -104,6 +116,7 @@ def fetch(
         size = len(keys) or (len(enabled) if every else store.count_due(datetime.now(UTC), enabled))
         processes = auto_processes(size)
     # Worker processes start before any thread or event loop exists (they fork).
+    started = datetime.now(UTC)  # where a monitor added since the last pass starts (#16)
     pool = ProcessPool(processes - 1, obj.topics_path) if processes > 1 else None
     show = progress if progress is not None else interactive(obj)
     on_start, on_done, finish = _progress(show)
@@ -135,6 +148,8 @@ def fetch(
             if result.attempted
             else "nothing due"
         )
+    if notify:  # the immediate monitors (#16)
+        notify_after_fetch(obj, started)
     sys.exit(result.exit_code)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -259,4 +260,95 @@ claims = Table(
     Column("holder", String(100), nullable=False),  # holders.id
     Column("claimed_at", UTCDateTime, nullable=False),
     Column("until", UTCDateTime, nullable=False),  # the lease: a last resort (see claims.py)
+)
+
+# ----------------------------------------------------- search and monitors (migration 0006)
+# The full-text index itself is not a table of this metadata: on SQLite the FTS5 table
+# `item_fts` (and its shadow tables item_fts_*), on PostgreSQL the GIN index on search_docs.tsv.
+# Both are created by the migration; UNMODELLED names them for the schema comparison.
+UNMODELLED = ("item_fts", "ix_search_docs_tsv")
+
+# Items to (re)index: written by triggers on items (insert, delete, update of title, summary
+# or lang), emptied by edges.store.search.index_pending().
+search_queue = Table(
+    "search_queue",
+    metadata,
+    Column("item_id", String(40), primary_key=True),
+)
+
+# One row per indexed item. docid only grows (a re-indexed item gets a new one): monitors keep
+# a cursor on it. On PostgreSQL `tsv` holds the document; on SQLite item_fts (rowid = docid).
+search_docs = Table(
+    "search_docs",
+    metadata,
+    Column(
+        "docid", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("item_id", String(40), nullable=False),
+    Column("tsv", Text().with_variant(TSVECTOR(), "postgresql"), nullable=True),
+    # copies of the item's source and date (published, else first seen): search ranks and
+    # filters without reading the items table's wide rows
+    Column("source", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("item_id", name="uq_search_docs_item_id"),
+    Index("ix_search_docs_at", "at"),
+    sqlite_autoincrement=True,
+)
+
+# Per monitor: how far its matching has read (search_docs.docid) and when it last ran.
+monitor_state = Table(
+    "monitor_state",
+    metadata,
+    Column("monitor", String(100), primary_key=True),
+    Column("cursor", BigInteger, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_run_at", UTCDateTime, nullable=True),  # last time it was due and delivered
+    Column("last_delivery_at", UTCDateTime, nullable=True),  # last message that went out
+)
+
+# A match of a monitor: found once (monitor, item), delivered once per channel.
+monitor_matches = Table(
+    "monitor_matches",
+    metadata,
+    Column("monitor", String(100), primary_key=True),
+    Column("item_id", String(40), ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("found_at", UTCDateTime, nullable=False),
+)
+
+# One message to one recipient (channel): pending until sent; its id is the Idempotency-Key.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("channel", Text, nullable=False),  # e.g. webhook:https://..., email:a@x
+    Column("monitors", JSON, nullable=False, default=list),
+    Column("status", String(10), nullable=False),  # pending | sent
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    # SQLite's claim (PostgreSQL's is an advisory lock held by the sender's session)
+    Column("claimed_by", String(200), nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Index("ix_deliveries_status", "status"),
+)
+
+# What a delivery carries; (channel, monitor, item) once: never two messages for one match.
+delivery_items = Table(
+    "delivery_items",
+    metadata,
+    Column(
+        "delivery_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("channel", Text, nullable=False),
+    Column("monitor", String(100), nullable=False),
+    Column("item_id", String(40), ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    UniqueConstraint("channel", "monitor", "item_id", name="uq_delivery_items_channel"),
+    Index("ix_delivery_items_delivery_id", "delivery_id"),
 )

@@ -1,0 +1,564 @@
+"""The database side of search and monitors: the index kept in step with items, queries
+compiled for SQLite FTS5 or PostgreSQL, and matching of new items against monitors.
+
+Triggers (migration 0006) queue every item written, changed or deleted; `index_pending()`
+turns the queue into index rows with feedwatch's own normaliser (core/search/text.py), so both
+databases hold the same words. Every reader calls it first (`search`, `match_new`), so results
+never lag behind what is stored. search_docs.docid only grows: a monitor keeps a cursor on it
+and looks only at documents indexed since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
+
+from feedwatch.core.search.query import (
+    And,
+    Filter,
+    Node,
+    Not,
+    Term,
+    fts5_ok,
+    is_text,
+    to_fts5,
+    to_tsquery,
+)
+from feedwatch.core.search.text import index_doc, tsvector_literal
+from feedwatch.edges.store.models import (
+    item_entities,
+    item_topics,
+    items,
+    monitor_matches,
+    monitor_state,
+    search_docs,
+    search_queue,
+)
+from feedwatch.errors import StorageError
+
+__all__ = [
+    "SearchFilters",
+    "SearchHit",
+    "index_pending",
+    "last_docid",
+    "match_new",
+    "search_ids",
+]
+
+INDEX_BATCH = 2000
+RANKED_NEWEST = 10_000  # search --sort rank: the matches ranked (the newest ones)
+# PostgreSQL advisory lock (transaction-scoped) taken while docids are handed out and while a
+# monitor reads the newest one: a docid is never seen before every smaller one is committed.
+INDEX_LOCK = 0x66770001
+
+_fts = table("item_fts", column("rowid"))
+_FTS: ColumnElement[Any] = literal_column("item_fts")
+
+
+def _lock_index(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(INDEX_LOCK)))
+
+
+def index_pending(bind: Engine | Connection, limit: int | None = None) -> int:
+    """Index the queued items (new, changed or deleted); returns how many were handled."""
+    if isinstance(bind, Connection):
+        return _index_on(bind, limit)
+    done = 0
+    try:
+        while limit is None or done < limit:
+            with bind.begin() as conn:
+                n = _index_batch(conn)
+            done += n
+            if n < INDEX_BATCH:
+                break
+    except SQLAlchemyError as exc:
+        raise StorageError(f"could not update the search index: {exc}") from exc
+    return done
+
+
+def _index_on(conn: Connection, limit: int | None) -> int:
+    done = 0
+    while limit is None or done < limit:
+        n = _index_batch(conn)
+        done += n
+        if n < INDEX_BATCH:
+            break
+    return done
+
+
+def _index_batch(conn: Connection) -> int:
+    _lock_index(conn)
+    ids = list(conn.execute(select(search_queue.c.item_id).limit(INDEX_BATCH)).scalars())
+    if not ids:
+        return 0
+    rows = conn.execute(
+        select(
+            items.c.id,
+            items.c.title,
+            items.c.summary,
+            items.c.lang,
+            items.c.source,
+            func.coalesce(items.c.published, items.c.first_seen).label("at"),
+        ).where(items.c.id.in_(ids))
+    ).all()
+    docs = {r.id: index_doc(r.title or "", r.summary or "", r.lang) for r in rows}
+    meta = {r.id: {"source": r.source, "at": _aware(r.at)} for r in rows}
+    if conn.dialect.name == "sqlite":
+        old = list(
+            conn.execute(
+                select(search_docs.c.docid).where(search_docs.c.item_id.in_(ids))
+            ).scalars()
+        )
+        if old:
+            conn.execute(_fts.delete().where(_fts.c.rowid.in_(old)))
+        conn.execute(search_docs.delete().where(search_docs.c.item_id.in_(ids)))
+        if docs:
+            conn.execute(search_docs.insert(), [{"item_id": i} | meta[i] for i in docs])
+            got = dict(
+                conn.execute(
+                    select(search_docs.c.item_id, search_docs.c.docid).where(
+                        search_docs.c.item_id.in_(list(docs))
+                    )
+                ).all()
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO item_fts (rowid, title, body, title_w, body_w) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (got[i], d.title_stems, d.body_stems, d.title_words, d.body_words)
+                    for i, d in docs.items()
+                ],
+            )
+    else:
+        conn.execute(search_docs.delete().where(search_docs.c.item_id.in_(ids)))
+        if docs:
+            conn.execute(
+                search_docs.insert().values(tsv=cast(bindparam("t"), TSVECTOR)),
+                [{"item_id": i, "t": tsvector_literal(d)} | meta[i] for i, d in docs.items()],
+            )
+    conn.execute(search_queue.delete().where(search_queue.c.item_id.in_(ids)))
+    return len(ids)
+
+
+def _aware(value: Any) -> datetime:
+    """A date read through func.coalesce (no column type: SQLite gives text or naive)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def last_docid(conn: Connection) -> int:
+    """The newest docid of which every smaller one is committed (with the index lock held)."""
+    _lock_index(conn)
+    return int(conn.execute(select(func.coalesce(func.max(search_docs.c.docid), 0))).scalar_one())
+
+
+# ------------------------------------------------------------------------------ queries
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """The options of `feedwatch search` next to the query (topics and sources: any of)."""
+
+    topics: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    item_id: str
+    rank: float  # higher is better; 0 when the query has no words to rank by
+    docid: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Range:
+    """Documents (docid) in (after, upto]: what a monitor has not looked at yet."""
+
+    after: int | None = None
+    upto: int | None = None
+
+    def on(self, col: Any) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        if self.after is not None:
+            out.append(col > self.after)
+        if self.upto is not None:
+            out.append(col <= self.upto)
+        return out
+
+
+_ALL = _Range()
+
+
+def _text_ids(node: Node, dialect: str, docs: _Range = _ALL) -> Any:
+    """The item ids (a subquery) whose document matches the text node."""
+    if dialect == "postgresql":
+        q = cast(bindparam(None, to_tsquery(node)), TSQUERY)
+        return select(search_docs.c.item_id).where(
+            search_docs.c.tsv.op("@@")(q), *docs.on(search_docs.c.docid)
+        )
+    match = _FTS.op("MATCH")(bindparam(None, to_fts5(node)))
+    docids = select(_fts.c.rowid).where(match, *docs.on(_fts.c.rowid))
+    return select(search_docs.c.item_id).where(search_docs.c.docid.in_(docids))
+
+
+def _in_topics(topics: Sequence[str]) -> ColumnElement[bool]:
+    """The item (of the outer search_docs row) is assigned to any of `topics`; a human decision
+    wins over the rules (as the store's own in_topics()). A correlated EXISTS: looked up per
+    candidate item by the primary key, never the whole topic's list."""
+    t = item_topics.alias("st")
+    m = item_topics.alias("sm")
+    manual = (
+        select(m.c.item_id)
+        .where(m.c.item_id == t.c.item_id, m.c.topic == t.c.topic, m.c.origin == "manual")
+        .exists()
+    )
+    return (
+        select(t.c.item_id)
+        .where(
+            t.c.item_id == search_docs.c.item_id,
+            t.c.topic.in_(list(topics)),
+            t.c.assigned.is_(True),
+            (t.c.origin == "manual") | ((t.c.origin == "rule") & ~manual),
+        )
+        .exists()
+    )
+
+
+def _doc_matches(node: Node) -> ColumnElement[bool]:
+    """PostgreSQL: the outer search_docs row's own document matches the text node."""
+    return search_docs.c.tsv.op("@@")(cast(bindparam(None, to_tsquery(node)), TSQUERY))
+
+
+def condition(node: Node, dialect: str, docs: _Range = _ALL) -> ColumnElement[bool]:
+    """A WHERE condition on `search_docs` for any query node (text matched among `docs`)."""
+    if is_text(node) and dialect == "postgresql":
+        return _doc_matches(node)  # a test of the row's own document
+    if is_text(node) and fts5_ok(node):
+        return search_docs.c.item_id.in_(_text_ids(node, dialect, docs))
+    if isinstance(node, Filter):
+        if node.field == "source":
+            return search_docs.c.source == node.value
+        return _in_topics([node.value])
+    if isinstance(node, Not):
+        return not_(condition(node.child, dialect, docs))
+    if isinstance(node, Term):  # pragma: no cover - a term is always text
+        raise AssertionError(node)
+    parts = [condition(c, dialect, docs) for c in node.children]
+    return and_(*parts) if isinstance(node, And) else or_(*parts)
+
+
+def _driver(node: Node, dialect: str) -> tuple[Node | None, list[Node]]:
+    """(the text part to rank by, the rest as conditions) of a query's top level. On SQLite a
+    NOT of words beside it goes into the FTS5 expression too (FTS5 merges the two lists; a
+    common word's whole list is never turned into a set of ids)."""
+    parts: list[Node] = list(node.children) if isinstance(node, And) else [node]
+    text: list[Node] = [
+        p
+        for p in parts
+        if not isinstance(p, Not) and is_text(p) and (dialect == "postgresql" or fts5_ok(p))
+    ]
+    if not text:
+        return None, parts
+    if dialect == "sqlite":
+        text += [p for p in parts if isinstance(p, Not) and is_text(p) and fts5_ok(p.child)]
+    rest = [p for p in parts if not any(p is t for t in text)]
+    return (text[0] if len(text) == 1 else And(tuple(text))), rest
+
+
+def _filters(f: SearchFilters) -> list[ColumnElement[bool]]:
+    when = search_docs.c.at
+    out: list[ColumnElement[bool]] = []
+    if f.topics:
+        out.append(_in_topics(f.topics))
+    if f.sources:
+        out.append(search_docs.c.source.in_(list(f.sources)))
+    if f.since is not None:
+        out.append(when >= f.since)
+    if f.until is not None:
+        out.append(when < f.until)
+    return out
+
+
+def _statement(
+    node: Node,
+    dialect: str,
+    filters: SearchFilters,
+    *,
+    after: int | None = None,
+    upto: int | None = None,
+    ranked: bool = True,
+) -> Any:
+    docs = _Range(after, upto)
+    driver, rest = _driver(node, dialect)
+    conds = [condition(p, dialect, docs) for p in rest] + _filters(filters)
+    conds.extend(docs.on(search_docs.c.docid))
+    base: Any
+    if driver is None:
+        rank: Any = literal(0.0)
+        base = search_docs
+    elif dialect == "postgresql":
+        q = cast(bindparam(None, to_tsquery(driver)), TSQUERY)
+        # weights {D, C, B, A}: title stems count most, then the title's words, the text's stems
+        rank = (
+            func.ts_rank(literal_column("'{0.1, 0.4, 0.3, 1.0}'::float4[]"), search_docs.c.tsv, q)
+            if ranked
+            else literal(0.0)
+        )
+        conds.append(search_docs.c.tsv.op("@@")(q))
+        base = search_docs
+    else:
+        # bm25 is lower for better matches; columns title, body, title_w, body_w
+        rank = -func.bm25(_FTS, 10.0, 1.0, 4.0, 0.5) if ranked else literal(0.0)
+        conds.append(_FTS.op("MATCH")(bindparam(None, to_fts5(driver))))
+        conds.extend(docs.on(_fts.c.rowid))
+        base = _fts.join(search_docs, search_docs.c.docid == _fts.c.rowid)
+    newest = _fts.c.rowid if driver is not None and dialect == "sqlite" else search_docs.c.docid
+    return (
+        select(
+            search_docs.c.item_id.label("id"),
+            rank.label("rank"),
+            search_docs.c.docid,
+            search_docs.c.at.label("at"),
+            newest.label("newest"),
+        )
+        .select_from(base)
+        .where(and_(true(), *conds))
+    )
+
+
+def search_ids(
+    engine: Engine,
+    node: Node,
+    filters: SearchFilters = SearchFilters(),
+    *,
+    limit: int | None = 50,
+    sort: str = "rank",
+) -> list[SearchHit]:
+    """The items matching `node` (after indexing what is queued), best first or newest first.
+
+    Best first ranks the RANKED_NEWEST most recently indexed matches (all of them when there
+    are fewer): a word in a quarter of a million items is ranked in tens of milliseconds, not
+    in a second, and for news the recent matches are the ones wanted. Newest first is exact."""
+    index_pending(engine)
+    dialect = engine.dialect.name
+    driver, rest = _driver(node, dialect)
+    if (
+        dialect == "sqlite"
+        and sort == "rank"
+        and driver is not None
+        and not rest
+        and not any((filters.topics, filters.sources, filters.since, filters.until))
+    ):
+        stmt = _fts_only(driver, limit)
+    else:
+        stmt = _ordered(_statement(node, dialect, filters), sort, limit)
+    try:
+        with engine.connect() as conn:
+            return [SearchHit(r.id, float(r.rank or 0.0), int(r.docid)) for r in conn.execute(stmt)]
+    except SQLAlchemyError as exc:
+        raise StorageError(f"search failed: {exc}") from exc
+
+
+def _fts_only(driver: Node, limit: int | None) -> Any:
+    """Words only, on SQLite: rank the newest matches inside FTS5 and read search_docs for the
+    ones shown only."""
+    match = _FTS.op("MATCH")(bindparam(None, to_fts5(driver)))
+    newest = (
+        select(_fts.c.rowid.label("docid"), (-func.bm25(_FTS, 10.0, 1.0, 4.0, 0.5)).label("rank"))
+        .where(match)
+        .order_by(_fts.c.rowid.desc())
+        .limit(RANKED_NEWEST)
+        .subquery()
+    )
+    best = select(newest).order_by(newest.c.rank.desc(), newest.c.docid.desc())
+    if limit is not None:
+        best = best.limit(limit)
+    top = best.subquery()
+    return (
+        select(search_docs.c.item_id.label("id"), top.c.rank, top.c.docid)
+        .select_from(top.join(search_docs, search_docs.c.docid == top.c.docid))
+        .order_by(top.c.rank.desc(), top.c.docid.desc())
+    )
+
+
+def _ordered(stmt: Any, sort: str, limit: int | None) -> Any:
+    if sort == "date":
+        stmt = stmt.order_by(search_docs.c.at.desc(), search_docs.c.item_id)
+    else:
+        # the newest matches first (FTS5 and the docid index give them in that order), their
+        # rank computed for those only; then best first
+        inner = stmt.order_by(literal_column("newest").desc()).limit(RANKED_NEWEST).subquery()
+        stmt = select(inner).order_by(inner.c.rank.desc(), inner.c.docid.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return stmt
+
+
+# ----------------------------------------------------------------------------- monitors
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSpec:
+    """What the store needs of a monitor to match it (config.monitors.Monitor has these)."""
+
+    name: str
+    query: Node | None
+    topics: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+
+
+def monitor_condition(spec: MonitorSpec, dialect: str) -> tuple[Node | None, list[Any]]:
+    """(the query, extra conditions) of a monitor: every criterion given must hold; within
+    topics, sources or entities any one is enough."""
+    extra: list[Any] = []
+    if spec.topics:
+        extra.append(_in_topics(spec.topics))
+    if spec.sources:
+        extra.append(search_docs.c.source.in_(list(spec.sources)))
+    if spec.entities:  # items citing any of them (item_entities, #17)
+        pairs = sorted({(e.partition(":")[0], e.partition(":")[2]) for e in spec.entities})
+        cited = select(item_entities.c.item_id).where(
+            or_(*(and_(item_entities.c.kind == k, item_entities.c.ref == r) for k, r in pairs))
+        )
+        extra.append(search_docs.c.item_id.in_(cited))
+    return spec.query, extra
+
+
+def _spec_statement(spec: MonitorSpec, dialect: str, after: int, upto: int) -> Any:
+    query, extra = monitor_condition(spec, dialect)
+    if query is None:
+        stmt = (
+            select(
+                search_docs.c.item_id.label("id"), literal(0.0).label("rank"), search_docs.c.docid
+            )
+            .select_from(search_docs)
+            .where(search_docs.c.docid > after, search_docs.c.docid <= upto)
+        )
+    else:
+        stmt = _statement(query, dialect, SearchFilters(), after=after, upto=upto, ranked=False)
+    return stmt.where(and_(true(), *extra)) if extra else stmt
+
+
+def ensure_states(
+    engine: Engine, names: Iterable[str], now: datetime, started: datetime | None = None
+) -> dict[str, Any]:
+    """The state row of every monitor, created for a new one with its cursor at the newest
+    document (a new monitor starts with what comes next, not with the whole archive), or,
+    with `started`, before the first item first seen since then (a monitor added before a
+    fetch gets what that fetch found)."""
+    names = list(names)
+    with engine.begin() as conn:
+        have = {r.monitor: r for r in conn.execute(select(monitor_state)).all()}
+        missing = [n for n in names if n not in have]
+        if missing:
+            top = last_docid(conn)
+            if started is not None:
+                first = conn.execute(
+                    select(func.min(search_docs.c.docid)).where(
+                        search_docs.c.item_id.in_(
+                            select(items.c.id).where(items.c.first_seen >= started)
+                        )
+                    )
+                ).scalar()
+                if first is not None:
+                    top = min(top, int(first) - 1)
+            ins = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(monitor_state)
+            conn.execute(
+                ins.on_conflict_do_nothing(),
+                [{"monitor": n, "cursor": top, "created_at": now} for n in missing],
+            )
+            have = {r.monitor: r for r in conn.execute(select(monitor_state)).all()}
+    return have
+
+
+def match_new(
+    engine: Engine, specs: Sequence[MonitorSpec], now: datetime, started: datetime | None = None
+) -> dict[str, list[str]]:
+    """Match each monitor against the documents indexed since its cursor, store the matches
+    (once per monitor and item) and move the cursor; returns the new matches per monitor.
+    `started`: where a new monitor starts (ensure_states)."""
+    index_pending(engine)
+    ensure_states(engine, [s.name for s in specs], now, started)
+    dialect = engine.dialect.name
+    found: dict[str, list[str]] = {}
+    ins_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    try:
+        with engine.begin() as conn:
+            upto = last_docid(conn)
+            lock = select(monitor_state).where(monitor_state.c.monitor.in_([s.name for s in specs]))
+            if dialect == "postgresql":
+                lock = lock.with_for_update()
+            cursors = {r.monitor: int(r.cursor) for r in conn.execute(lock)}
+            for spec in specs:
+                after = cursors.get(spec.name, upto)
+                if after >= upto:
+                    continue
+                ids = [r.id for r in conn.execute(_spec_statement(spec, dialect, after, upto))]
+                if ids:
+                    conn.execute(
+                        ins_fn(monitor_matches).on_conflict_do_nothing(),
+                        [{"monitor": spec.name, "item_id": i, "found_at": now} for i in ids],
+                    )
+                    found[spec.name] = ids
+                conn.execute(
+                    monitor_state.update()
+                    .where(monitor_state.c.monitor == spec.name)
+                    .values(cursor=upto)
+                )
+    except SQLAlchemyError as exc:
+        raise StorageError(f"could not match monitors: {exc}") from exc
+    return found
+
+
+def matching_ids(
+    engine: Engine, spec: MonitorSpec, filters: SearchFilters, limit: int | None = None
+) -> list[str]:
+    """Every stored item a monitor matches (for `feedwatch monitors test`), newest first."""
+    index_pending(engine)
+    query, extra = monitor_condition(spec, engine.dialect.name)
+    if query is None:
+        stmt = (
+            select(
+                search_docs.c.item_id.label("id"), literal(0.0).label("rank"), search_docs.c.docid
+            )
+            .select_from(search_docs)
+            .where(and_(true(), *_filters(filters)))
+        )
+    else:
+        stmt = _statement(query, engine.dialect.name, filters)
+    if extra:
+        stmt = stmt.where(and_(true(), *extra))
+    stmt = stmt.order_by(search_docs.c.at.desc(), search_docs.c.item_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with engine.connect() as conn:
+        return [r.id for r in conn.execute(stmt)]
