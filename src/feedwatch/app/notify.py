@@ -43,9 +43,9 @@ from feedwatch.core.search.message import (
 from feedwatch.core.search.query import Node, parse_query, query_problem
 from feedwatch.edges import mail
 from feedwatch.edges.http.netpolicy import AddressPolicy
+from feedwatch.edges.http.webhook import post_webhook
 from feedwatch.edges.notify import ChannelError
 from feedwatch.edges.notify.apprise_channel import send_apprise
-from feedwatch.edges.http.webhook import post_webhook
 from feedwatch.edges.store import ItemQuery, ItemRow, Store
 from feedwatch.edges.store import deliveries as db
 from feedwatch.edges.store.search import MonitorSpec, match_new
