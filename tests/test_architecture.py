@@ -141,3 +141,29 @@ def test_io_libraries_only_in_their_adapters() -> None:
             if top in homes and not name.startswith(homes[top]):
                 found.append(f"{name} imports {target}")
     assert found == []
+
+
+def function_level_imports(path: Path) -> Iterator[tuple[int, str, bool]]:
+    """(line, module, has a comment on its line or the line above) of imports inside functions."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Import | ast.ImportFrom):
+                    module = sub.module if isinstance(sub, ast.ImportFrom) else sub.names[0].name
+                    here, above = lines[sub.lineno - 1], lines[sub.lineno - 2].strip()
+                    yield sub.lineno, module or "", "#" in here or above.startswith("#")
+
+
+def test_imports_inside_functions_are_heavy_optional_ones_with_a_reason() -> None:
+    """No import inside a function dodges a cycle: only a heavy or optional library, loaded
+    when needed, with a comment saying why."""
+    found = []
+    for name, path in modules().items():
+        for line, module, commented in function_level_imports(path):
+            if module.split(".")[0] == "feedwatch":
+                found.append(f"{name}:{line} imports {module} inside a function")
+            elif not commented:
+                found.append(f"{name}:{line} imports {module} inside a function without a reason")
+    assert found == []

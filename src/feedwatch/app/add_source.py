@@ -18,6 +18,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from io import StringIO
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -197,9 +198,7 @@ def _text_append(text: str, fields: dict[str, str], comment: str) -> str | None:
 
 
 def _ruamel_append(text: str, fields: dict[str, str]) -> str:
-    from io import StringIO
-
-    from ruamel.yaml import YAML
+    from ruamel.yaml import YAML  # heavy, and only for configs not editable as text
 
     yml = YAML()  # round-trip: comments and order kept
     yml.width = 4096

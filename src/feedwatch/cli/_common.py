@@ -65,7 +65,7 @@ def local(value: datetime | None) -> str:
 
 
 def stderr_console() -> Any:
-    from rich.console import Console
+    from rich.console import Console  # rich is for a person at a terminal: loaded then only
 
     return Console(stderr=True)
 

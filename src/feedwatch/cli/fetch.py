@@ -24,6 +24,7 @@ def _progress(enabled: bool) -> tuple[Any, Any, Any]:
     """(on_start, on_done, finish) callbacks drawing a progress bar on a terminal only."""
     if not enabled:
         return None, None, lambda: None
+    # rich is for a person at a terminal: loaded then only
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     progress = Progress(

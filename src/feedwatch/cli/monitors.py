@@ -17,6 +17,7 @@ from feedwatch.app.notify import (
     monitor_specs,
     next_run_of,
     notify_due,
+    notify_for,
     preview,
     settings_for,
 )
@@ -28,6 +29,7 @@ from feedwatch.core.search.message import render_text
 from feedwatch.edges.store import Store
 from feedwatch.edges.store import deliveries as db
 from feedwatch.edges.store.search import SearchFilters, matching_ids
+from feedwatch.errors import FeedwatchError
 
 __all__ = ["add_monitors_option", "monitors", "notify", "notify_after_fetch"]
 
@@ -216,9 +218,6 @@ def add_monitors_option(group: click.Group) -> None:
 def notify_after_fetch(obj: Context, started: datetime | None = None) -> None:
     """The end of `feedwatch fetch`: deliver the immediate monitors (a monitors problem is
     reported, never turns the fetch into a failure)."""
-    from feedwatch.app.notify import notify_for
-    from feedwatch.errors import FeedwatchError
-
     ctx = click.get_current_context()
     try:
         results = notify_for(

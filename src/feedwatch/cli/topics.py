@@ -1,7 +1,7 @@
 """The topic commands: why, classify, label, eval and train.
 
-The classifier (rules + model, `feedwatch.core.classify`) and scikit-learn are imported inside the
-commands that use them, so that the CLI's start-up does not pay for them.
+numpy and scikit-learn are imported by the classifier only when it classifies or trains, so
+that the CLI's start-up does not pay for them.
 """
 
 from __future__ import annotations
@@ -9,16 +9,24 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from feedwatch.app.classifier import make_classifier as configured_classifier
 from feedwatch.cli._common import Context, interactive, stderr_console
 from feedwatch.cli.items import check_topic, topics_of
-
-if TYPE_CHECKING:
-    from feedwatch.core.classify import Topics
-    from feedwatch.core.classify.train import Example
+from feedwatch.config.topics import model_path
+from feedwatch.core.classify import Topics, evaluate, make_classifier, resolve_labels
+from feedwatch.core.classify.model import model_to_json
+from feedwatch.core.classify.train import (
+    Example,
+    cross_validate,
+    cross_validate_by,
+    examples_from_records,
+    fit,
+)
+from feedwatch.edges.store.topics import TopicRow
 
 __all__ = ["classify", "eval_cmd", "label", "train", "why"]
 
@@ -32,9 +40,6 @@ DEFAULT_TRAIN_FILES = ("topics-train.jsonl", "topics-dev.jsonl")
 def why(obj: Context, item_ref: str) -> None:
     """The topic decisions of one item and what decided each: a label by hand, or the model's
     contributions for and against and the rule terms."""
-    from feedwatch.core.classify import resolve_labels
-    from feedwatch.edges.store.topics import TopicRow
-
     store = obj.store()
     item = store.find_item(item_ref)
     rows = store.topic_rows(item.id)
@@ -86,10 +91,8 @@ def why(obj: Context, item_ref: str) -> None:
 @click.pass_obj
 def classify(obj: Context, every: bool) -> None:
     """(Re)classify stored items: new ones, or those scored by other rules or another model."""
-    from feedwatch.app.pipeline import make_classifier
-
     store = obj.store()
-    classifier, version = make_classifier(obj.topics_path)
+    classifier, version = configured_classifier(obj.topics_path)
     assert classifier is not None and version is not None
     total = store.count_items() if every else store.count_to_rescore(version)
     if interactive(obj) and total > 0:
@@ -206,13 +209,8 @@ def eval_cmd(
     """Classify labelled items (JSON Lines with title, text, labels) and report precision,
     recall, F1 per topic and macro-F1; without --json also the false positives and negatives,
     each with what decided it."""
-    from feedwatch.config.topics import model_path
-    from feedwatch.core.classify import evaluate, make_classifier
-
     topics = topics_of(obj)
     if folds is not None:
-        from feedwatch.core.classify.train import cross_validate
-
         examples = _examples(topics, files or _default_files(), use_store=False, obj=obj)
         _print_report(cross_validate(examples, topics, folds=folds), as_json)
         return
@@ -235,8 +233,6 @@ def _default_files() -> tuple[Path, ...]:
 def _examples(
     topics: Topics, files: Sequence[Path], *, use_store: bool, obj: Context
 ) -> list[Example]:
-    from feedwatch.core.classify.train import Example, examples_from_records
-
     examples: list[Example] = []
     for f in files:
         examples.extend(examples_from_records(read_labelled(f), topics.keys, prefix=f.name))
@@ -278,9 +274,6 @@ def train(
 ) -> None:
     """Retrain the model beside the rules from labelled files and the labels stored with
     `feedwatch label`; print cross-validated figures and write a versioned model file."""
-    from feedwatch.core.classify.model import model_to_json
-    from feedwatch.core.classify.train import cross_validate_by, fit
-
     topics = topics_of(obj)
     paths = files or _default_files()
     examples = _examples(topics, paths, use_store=not no_store, obj=obj)

@@ -127,6 +127,7 @@ class DigestsModel(_Model):
 
 def check_cron(expr: str) -> None:
     """A five-field crontab expression, or ValueError in plain words."""
+    # APScheduler's own cron parser, as the daemon will use it; loaded only to check a schedule
     from apscheduler.triggers.cron import CronTrigger
 
     try:

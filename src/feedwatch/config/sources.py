@@ -7,6 +7,7 @@ the line of the offending key.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -187,8 +188,6 @@ class NetworkModel(_Model):
     @classmethod
     def _allow(cls, v: bool | list[str]) -> bool | list[str]:
         if isinstance(v, list):
-            import ipaddress
-
             for entry in v:
                 try:
                     ipaddress.ip_network(entry, strict=False)

@@ -769,6 +769,7 @@ def render_text(d: Digest) -> str:
 
 @lru_cache(maxsize=1)
 def _jinja() -> Any:
+    # jinja2 only when an HTML digest is rendered (the CLI's start-up does not pay for it)
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     return Environment(
@@ -826,7 +827,7 @@ _CSS = {
 
 def sanitise_html(fragment: str) -> str:
     """An allow-list pass (nh3) over rendered HTML: only our tags, inline styles, http(s) links."""
-    import nh3
+    import nh3  # a compiled sanitiser, loaded when HTML is rendered
 
     return nh3.clean(
         fragment,

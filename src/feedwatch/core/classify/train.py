@@ -122,7 +122,7 @@ def _fit_scored(
     params: Mapping[str, float],
 ) -> Model:
     import numpy as np  # training only (see the module's docstring)
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # heavy: training only
 
     C, min_df, affix = float(params["C"]), int(params["min_df"]), int(params["affix"])
     scale, threshold = float(params["text_scale"]), float(params["threshold"])

@@ -6,7 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from feedwatch.core.extract.discover import sniff_kind
 from feedwatch.core.extract.feeds import parse_feed
+from feedwatch.core.extract.listing import extract_listing
+from feedwatch.core.extract.sitemap import parse_sitemap, sitemap_items
 from feedwatch.errors import ExtractError
 from feedwatch.types import FetchResult, RawItem, Source, SourceKind
 
@@ -43,8 +46,6 @@ def resolve_kind(source: Source, result: FetchResult) -> SourceKind:
     """The kind a response is read as: the configured one, or for `auto` what the body is."""
     if source.kind != "auto":
         return source.kind
-    from feedwatch.core.extract.discover import sniff_kind
-
     if looks_like_sitemap(result.body):
         return "sitemap"
     sniffed = sniff_kind(result.body, result.headers.get("content-type"))
@@ -63,8 +64,6 @@ def extract(source: Source, result: FetchResult, now: datetime) -> Extracted:
     url = result.final_url or result.url
     kind = resolve_kind(source, result)
     if kind == "sitemap":
-        from feedwatch.core.extract.sitemap import parse_sitemap, sitemap_items
-
         try:
             smap = parse_sitemap(result.body, now=now)
         except ValueError as exc:
@@ -76,8 +75,6 @@ def extract(source: Source, result: FetchResult, now: datetime) -> Extracted:
         parsed = parse_feed(source.key, result.body, result.headers, url, now)
         return Extracted(parsed.items, parsed.warnings)
     if kind == "html":
-        from feedwatch.core.extract.listing import extract_listing
-
         if not result.body.strip():
             raise ExtractError(source.key, "empty response (200 with no body)")
         found = extract_listing(
