@@ -167,3 +167,22 @@ def test_imports_inside_functions_are_heavy_optional_ones_with_a_reason() -> Non
             elif not commented:
                 found.append(f"{name}:{line} imports {module} inside a function without a reason")
     assert found == []
+
+
+def test_every_module_docs_architecture_names_exists() -> None:
+    import re
+
+    text = (SRC.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    mods = modules()
+    named_files = set(re.findall(r"`([\w/]+\.py)`", text))
+    named_modules = set(re.findall(r"\b((?:app|core|edges|config|cli)(?:\.\w+)+)\b", text))
+    assert len(named_files) > 30 and len(named_modules) > 10  # the page still names them
+    roots = (PACKAGE, SRC, SRC.parent)
+    missing = [f for f in named_files if not any((root / f).exists() for root in roots)]
+    # a module, or a function of one (core.decide.process)
+    missing += [
+        m
+        for m in named_modules
+        if f"feedwatch.{m}" not in mods and f"feedwatch.{m.rpartition('.')[0]}" not in mods
+    ]
+    assert missing == []
