@@ -96,7 +96,7 @@ def _canonical(url: str, base: str | None) -> str:
         url = urljoin(base, url)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
+    if not is_http_url(url) or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
     host = parts.hostname.lower().rstrip(".")
     if not host.isascii():

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from feedwatch.core.connectors import Page, Record, parse_json, utc
 from feedwatch.errors import ExtractError
+from feedwatch.textsafe import is_http_url
 from feedwatch.types import ConnectorQuery
 
 PAGE_SIZE = 50
@@ -97,7 +98,7 @@ def parse(
             Record(
                 guid=doc["id"],
                 title=str(doc.get("titel") or doc["id"]),
-                url=pid if pid.startswith(("http://", "https://")) else "",
+                url=pid if is_http_url(pid) else "",
                 summary=str(doc.get("omschrijving") or ""),
                 published=utc(str(doc.get("openbaarmakingsdatum") or "")),
                 updated=when_changed,

@@ -83,4 +83,5 @@ def extract(source: Source, result: FetchResult, now: datetime) -> Extracted:
         if not found:
             raise ExtractError(source.key, "no items found on the page")
         return Extracted(tuple(found))
-    raise ExtractError(source.key, f"sources of kind {kind!r} are not supported yet")
+    # the connector kinds never come here: app.connectors reads them page by page
+    raise ExtractError(source.key, f"a {kind} source is read by its connector, not extracted")

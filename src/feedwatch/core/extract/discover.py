@@ -13,6 +13,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from feedwatch.core.extract.page import absolute_url, parse_page, text_of
+from feedwatch.textsafe import is_http_url
 
 __all__ = [
     "COMMON_FEED_PATHS",
@@ -117,9 +118,9 @@ def discover_feeds(body: bytes, url: str) -> list[DiscoveredFeed]:
 
 def common_feed_urls(url: str) -> list[str]:
     """COMMON_FEED_PATHS resolved against the site root of ``url``."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_http_url(url):
         return []
+    parts = urlsplit(url.strip())
     return [urlunsplit((parts.scheme, parts.netloc, p, "", "")) for p in COMMON_FEED_PATHS]
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from feedwatch.core.extract.dates import parse_iso_datetime
 from feedwatch.core.extract.encoding import xml_encoding
 from feedwatch.core.extract.xmlsafe import etree, safe_xml_parser
+from feedwatch.textsafe import is_http_url
 from feedwatch.types import RawItem
 
 __all__ = ["Sitemap", "SitemapEntry", "newest_first", "parse_sitemap", "sitemap_items"]
@@ -74,7 +75,7 @@ def _child(el: Any, name: str) -> Any:
 
 
 def _http(url: str) -> bool:
-    return url.startswith(("http://", "https://"))
+    return is_http_url(url)
 
 
 def parse_sitemap(body: bytes, *, now: datetime) -> Sitemap:

@@ -37,6 +37,7 @@ from feedwatch.edges.http.netpolicy import (
     Resolver,
 )
 from feedwatch.errors import FetchError, FetchErrorKind
+from feedwatch.textsafe import is_http_url
 from feedwatch.types import FetchResult
 
 ACCEPT = (
@@ -179,7 +180,7 @@ def _http_url(raw: str | httpx.URL, what: str) -> httpx.URL:
         url = raw if isinstance(raw, httpx.URL) else httpx.URL(raw)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise _Failure("url", f"{what} is not a valid URL: {exc}") from exc
-    if url.scheme not in ("http", "https") or not url.host:
+    if not is_http_url(str(url)):
         raise _Failure("url", f"{what} is not an http(s) URL: {str(raw)[:200]!r}")
     return url
 

@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 
 from feedwatch.edges.http.fetch import FetchSettings, HostLimiter, fetch
+from feedwatch.textsafe import is_http_url
 
 __all__ = ["ROBOTS_TOKEN", "RobotsCache", "RobotsVerdict", "robots_url"]
 
@@ -82,10 +83,10 @@ def _rfc9309(parser: urllib.robotparser.RobotFileParser) -> None:
 
 def robots_url(url: str) -> str | None:
     """The robots.txt URL of the origin of an http(s) URL, or None."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_http_url(url):
         return None
-    return urlunsplit((parts.scheme, parts.netloc.lower(), "/robots.txt", "", ""))
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), "/robots.txt", "", ""))
 
 
 def parse_robots(text: str) -> urllib.robotparser.RobotFileParser:
