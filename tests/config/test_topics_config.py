@@ -186,7 +186,7 @@ def test_topic_without_positive_rule(tmp_path: Path) -> None:
 def test_invalid_yaml_syntax(tmp_path: Path) -> None:
     err = load_text(tmp_path, GOOD.replace("      peer: 1\n", "      peer: [1\n"))
     assert err.line is not None and err.line >= 7
-    assert "invalid YAML" in err.message
+    assert "not valid YAML" in err.message
 
 
 def test_empty_file_and_wrong_top_level(tmp_path: Path) -> None:

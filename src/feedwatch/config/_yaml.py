@@ -31,7 +31,9 @@ class Lines:
         return self.lines.get(())
 
 
-def _construct(node: yaml.Node, path: tuple[str | int, ...], lines: Lines, file: Path) -> Any:
+def _construct(
+    node: yaml.Node, path: tuple[str | int, ...], lines: Lines, file: Path | None
+) -> Any:
     lines.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
@@ -61,14 +63,17 @@ _SCALARS = yaml.SafeLoader("")  # only used to turn resolved scalar nodes into v
 COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_yaml(text: str, file: Path) -> tuple[Any, Lines]:
+def load_yaml(text: str, file: Path | None) -> tuple[Any, Lines]:
     lines = Lines()
     try:
         node = yaml.compose(text, Loader=COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise ConfigError(f"not valid YAML: {exc.problem or exc}", file, line) from exc
+        hint = ""
+        if "alias" in str(exc.problem or exc):
+            hint = " (a value that starts with '*' must be quoted: \"*noodopvang\")"
+        raise ConfigError(f"not valid YAML{hint}: {exc.problem or exc}", file, line) from exc
     if node is None:
         return {}, lines
     return _construct(node, (), lines, file), lines

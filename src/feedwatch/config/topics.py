@@ -16,9 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from feedwatch.config._yaml import Lines, load_yaml
 from feedwatch.errors import ConfigError
 
 __all__ = [
@@ -42,8 +42,6 @@ __all__ = [
 DEFAULT_TOPICS_PATH = Path("config/topics.yaml")
 DEFAULT_MODEL_PATH = Path("config/topics-model.json")
 
-# libyaml's composer when PyYAML has it: same nodes and line marks, several times faster.
-_COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # ---------------------------------------------------------------------------------------------
 # The file format (validated with pydantic; every model forbids unknown keys)
@@ -114,11 +112,11 @@ class TopicsFile:
 
     spec: TopicsSpec
     path: Path | None
-    _root: yaml.Node
+    _lines: Lines
 
     def line(self, loc: Sequence[int | str]) -> int:
         """The line of the deepest key along `loc` (e.g. ("topics", 0, "terms", "azc"))."""
-        return _line_at(self._root, loc)
+        return self._lines.line_for(tuple(loc)) or 1
 
     def fail(self, message: str, loc: Sequence[int | str]) -> ConfigError:
         return ConfigError(message, self.path, self.line(loc))
@@ -163,15 +161,9 @@ def read_topics(path: Path | None = None) -> TopicsFile:
 def parse_topics_text(text: str, path: Path | str | None = None) -> TopicsFile:
     """Validate topic rules given as YAML text; errors name `path` and the line."""
     where = Path(path) if path is not None else None
-    root = _compose(text, where)
-    loader = yaml.SafeLoader("")
-    try:
-        data = loader.construct_document(root)
-    except yaml.YAMLError as exc:
-        line = _mark_line(exc)
-        raise ConfigError(f"invalid YAML: {exc}", where, line) from exc
-    finally:
-        loader.dispose()
+    data, lines = load_yaml(text, where)
+    if data == {} and not lines.lines:  # nothing but comments or blank lines
+        raise ConfigError("the file is empty; expected a mapping with a 'topics' list", where, 1)
     try:
         spec = TopicsSpec.model_validate(data)
     except ValidationError as exc:
@@ -179,69 +171,8 @@ def parse_topics_text(text: str, path: Path | str | None = None) -> TopicsFile:
         errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
         err = errors[0]
         loc = tuple(err["loc"])
-        raise ConfigError(_describe(err), where, _line_at(root, loc)) from exc
-    return TopicsFile(spec, where, root)
-
-
-def _mark_line(exc: yaml.YAMLError) -> int | None:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return mark.line + 1 if mark is not None else None
-
-
-def _compose(text: str, where: Path | None) -> yaml.Node:
-    try:
-        root = yaml.compose(text, Loader=_COMPOSER)
-    except yaml.YAMLError as exc:
-        hint = ""
-        if "alias" in str(exc):
-            hint = " (a term that starts with '*' must be quoted: \"*noodopvang\")"
-        raise ConfigError(f"invalid YAML{hint}: {exc}", where, _mark_line(exc)) from exc
-    if root is None:
-        raise ConfigError("the file is empty; expected a mapping with a 'topics' list", where, 1)
-    _check_duplicates(root, where)
-    return root
-
-
-def _check_duplicates(node: yaml.Node, where: Path | None) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                line = key.start_mark.line + 1
-                if key.value in seen:
-                    raise ConfigError(
-                        f"duplicate key '{key.value}' (first at line {seen[key.value]})",
-                        where,
-                        line,
-                    )
-                seen[key.value] = line
-            _check_duplicates(value, where)
-    elif isinstance(node, yaml.SequenceNode):
-        for child in node.value:
-            _check_duplicates(child, where)
-
-
-def _line_at(root: yaml.Node, loc: Sequence[int | str]) -> int:
-    """The line of the deepest node along `loc`: a mapping key's own line when it exists."""
-    node = root
-    line = root.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    line = key.start_mark.line + 1
-                    node = value
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if not 0 <= part < len(node.value):
-                return line
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
+        raise ConfigError(_describe(err), where, lines.line_for(loc) or 1) from exc
+    return TopicsFile(spec, where, lines)
 
 
 def _model_at(loc: Sequence[int | str]) -> type[BaseModel] | None:
