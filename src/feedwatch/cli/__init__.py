@@ -874,6 +874,7 @@ def _register_more_commands() -> None:
 
 
 _register_more_commands()
+import feedwatch.cli.web  # noqa: E402, F401  (`feedwatch web` registers itself on cli)
 
 
 def main() -> None:

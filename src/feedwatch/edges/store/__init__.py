@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
 from feedwatch.core.schedule import typical_gap
 from feedwatch.edges.store.models import fetches, item_topics, items, metadata, sources, workers
+from feedwatch.edges.store.views import StoreViews
 from feedwatch.errors import StorageError
 from feedwatch.types import Item, Source, SourceState, TopicScore
 
@@ -36,7 +37,7 @@ DEFAULT_DATABASE_URL = "sqlite:///data/feedwatch.db"
 # tests turn it off to check that both ways write the same rows.
 FAST_SQLITE_INSERTS = True
 # The newest migration; tests/edges/test_store.py checks it against Alembic's head.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0008"
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -153,7 +154,7 @@ def _alembic_config(connection: Connection) -> Any:
     return cfg
 
 
-class Store:
+class Store(StoreViews):
     """The database: sources' fetch state, items, topic scores and the fetch log."""
 
     def __init__(self, url: str | None = None, *, auto_upgrade: bool = True) -> None:

@@ -117,6 +117,9 @@ items = Table(
     Index("ix_items_source_url", "source", "url"),
     Index("ix_items_published", "published"),
     Index("ix_items_first_seen", "first_seen"),
+    # migration 0008: the web pages walk these newest first (edges/store/views.py)
+    Index("ix_items_published_first_seen_id", "published", "first_seen", "id"),
+    Index("ix_items_source_published", "source", "published", "first_seen", "id"),
 )
 
 item_topics = Table(

@@ -1,0 +1,125 @@
+"""Counts per week for the charts, kept in memory: finished weeks are asked once and refreshed
+in the background after a while; the current week is always asked afresh.
+
+A finished week changes only when an old item arrives late, is re-classified or relabelled;
+labels set in this process drop the cached week of their item at once. Everything else shows
+within `ttl` seconds. Asking 52 weeks of a year costs 104 indexed queries (about half a second
+on a million items, see bench/RESULTS.md): too slow for every page view, cheap once a while.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Literal
+
+from feedwatch.edges.store import Store
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["topic", "source"]
+Week = tuple[datetime, datetime]
+
+
+class WeekCounts:
+    """Items per topic or per source, per [start, end) week."""
+
+    def __init__(
+        self, store: Store, *, ttl: float = 600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[Kind, datetime, datetime], tuple[float, dict[str, int]]] = {}
+        self._pending: set[tuple[Kind, datetime, datetime]] = set()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedwatch-web-counts")
+        self._totals: tuple[float, dict[str, int]] | None = None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _ask(self, kind: Kind, start: datetime, end: datetime) -> dict[str, int]:
+        if kind == "topic":
+            return self._store.topic_counts(start, end)
+        return self._store.source_counts(start, end)
+
+    def series(self, kind: Kind, weeks: Sequence[Week], now: datetime) -> list[dict[str, int]]:
+        """The counts of each week, oldest first."""
+        return [self.week(kind, start, end, now) for start, end in weeks]
+
+    def week(self, kind: Kind, start: datetime, end: datetime, now: datetime) -> dict[str, int]:
+        if end > now:  # the current week: always fresh
+            return self._ask(kind, start, end)
+        key = (kind, start, end)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None:
+            counts = self._ask(kind, start, end)
+            with self._lock:
+                self._cache[key] = (self._clock(), counts)
+            return counts
+        at, counts = hit
+        if self._clock() - at > self._ttl:
+            self._refresh_later(key)
+        return counts
+
+    def _refresh_later(self, key: tuple[Kind, datetime, datetime]) -> None:
+        with self._lock:
+            if key in self._pending:
+                return
+            self._pending.add(key)
+
+        def run() -> None:
+            try:
+                counts = self._ask(*key)
+                with self._lock:
+                    self._cache[key] = (self._clock(), counts)
+            except Exception:  # a failed refresh keeps the old figures; logged, not raised
+                log.exception("could not refresh the counts of %s", key)
+            finally:
+                with self._lock:
+                    self._pending.discard(key)
+
+        try:
+            self._pool.submit(run)
+        except RuntimeError:  # shut down
+            with self._lock:
+                self._pending.discard(key)
+
+    def warm(self, kind: Kind, weeks: Sequence[Week], now: datetime) -> None:
+        """Ask the finished weeks in the background (at start-up), so that no visitor waits."""
+
+        def run() -> None:
+            for start, end in weeks:
+                if end <= now:
+                    try:
+                        self.week(kind, start, end, now)
+                    except Exception:
+                        log.exception("could not count the week of %s", start)
+                        return
+
+        with contextlib.suppress(RuntimeError):
+            self._pool.submit(run)
+
+    def forget(self, at: datetime) -> None:
+        """Drop the cached weeks that hold `at` (an item whose topics changed)."""
+        with self._lock:
+            for key in [k for k in self._cache if k[1] <= at < k[2]]:
+                del self._cache[key]
+
+    def items_per_source(self) -> dict[str, int]:
+        """Every source's stored items; asked again after `ttl` seconds."""
+        with self._lock:
+            hit = self._totals
+        if hit is not None and self._clock() - hit[0] <= self._ttl:
+            return hit[1]
+        counts = self._store.items_per_source()
+        with self._lock:
+            self._totals = (self._clock(), counts)
+        return counts
