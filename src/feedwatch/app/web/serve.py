@@ -16,7 +16,9 @@ class ListenError(FeedwatchError):
 def listen(host: str, port: int) -> socket.socket:
     """A socket listening on host:port (port 0: any free port)."""
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, so that asyncio sets TCP_NODELAY on every accepted connection (it checks
+    # the protocol number; with 0 a keep-alive response waits 40 ms for a delayed ACK).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host.strip("[]"), port))
