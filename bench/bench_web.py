@@ -4,10 +4,10 @@
                                         [--db sqlite|postgresql|both] [--keep DIR] [--write]
 
 1. Generates a store of --items items (default one million) over --sources sources, spread over
-   four years up to now (8% without a publication date), with topic scores as the classifier
+   four years up to now, evenly (8% without a publication date), with topic scores as the classifier
    writes them (migratie 35%, integratie 15%, asielzoekerscentrum 12%, veiligelanders 5%
    assigned; as many near misses), 2,000 human labels, and a fetch log in which 5% of the
-   sources are failing. Rows go in through the driver (SQLite executemany with SQLAlchemy's own
+   sources are failing (a third have had no new item for ten days). Rows go in through the driver (SQLite executemany with SQLAlchemy's own
    bind processors, PostgreSQL COPY), into a schema made by feedwatch's migrations.
 2. Starts `feedwatch web` in its own process on 127.0.0.1 and asks each page --requests times,
    one request at a time, after one untimed request (the first, cold one is reported apart).
@@ -92,7 +92,7 @@ def _item_rows(
     rnd = random.Random(seed)
     span = timedelta(days=4 * 365).total_seconds()
     for _i in range(n):
-        age = rnd.random() ** 1.3 * span  # a little more in recent years
+        age = rnd.random() * span  # evenly over the four years: ~4,800 items a week
         published = now - timedelta(seconds=age)
         first_seen = published + timedelta(minutes=rnd.randint(5, 600))
         if first_seen > now:
@@ -255,7 +255,9 @@ def generate(url: str, n_items: int, n_sources: int, seed: int = 18) -> dict[str
                 .values(
                     last_fetch_at=now - timedelta(hours=1),
                     last_success_at=now - timedelta(hours=4 if failing else 1),
-                    last_new_item_at=now - timedelta(hours=2),
+                    # a third of the sources without a new item for ten days: the health check
+                    # reads their newest items' dates to judge whether they went quiet
+                    last_new_item_at=now - timedelta(days=10 if i % 3 == 0 else 0, hours=2),
                     next_check_at=now + timedelta(minutes=30 + i % 60),
                     consecutive_errors=3 if failing else 0,
                     last_error="HTTP 503 Service Unavailable" if failing else None,

@@ -344,7 +344,9 @@ def test_the_overview_counts_follow_the_labels(store: Store) -> None:
 
 
 def _new_today(page: str, topic: str) -> int:
-    found = re.search(rf'<a href="/topics/{topic}">[^<]+</a></th><td class="num">(\d+)</td>', page)
+    found = re.search(
+        rf'<a href="/topics/{topic}">[^<]+</a></th><td class="num"><a href="[^"]+">(\d+)</a>', page
+    )
     assert found, topic
     return int(found.group(1))
 

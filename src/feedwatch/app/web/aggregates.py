@@ -40,6 +40,7 @@ class WeekCounts:
         self._pending: set[tuple[Kind, datetime, datetime]] = set()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedwatch-web-counts")
         self._totals: tuple[float, dict[str, int]] | None = None
+        self._pending_totals: set[str] = set()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -114,12 +115,40 @@ class WeekCounts:
                 del self._cache[key]
 
     def items_per_source(self) -> dict[str, int]:
-        """Every source's stored items; asked again after `ttl` seconds."""
+        """Every source's stored items (a pass over a whole index: a second on a million
+        items): asked once, then again in the background after `ttl` seconds."""
         with self._lock:
             hit = self._totals
-        if hit is not None and self._clock() - hit[0] <= self._ttl:
-            return hit[1]
+        if hit is None:
+            return self._count_sources()
+        if self._clock() - hit[0] > self._ttl:
+            self._submit_totals()
+        return hit[1]
+
+    def _count_sources(self) -> dict[str, int]:
         counts = self._store.items_per_source()
         with self._lock:
             self._totals = (self._clock(), counts)
         return counts
+
+    def _submit_totals(self) -> None:
+        with self._lock:
+            if "totals" in self._pending_totals:
+                return
+            self._pending_totals.add("totals")
+
+        def run() -> None:
+            try:
+                self._count_sources()
+            except Exception:
+                log.exception("could not count the items per source")
+            finally:
+                with self._lock:
+                    self._pending_totals.discard("totals")
+
+        with contextlib.suppress(RuntimeError):
+            self._pool.submit(run)
+
+    def warm_totals(self) -> None:
+        """Count the items per source in the background (at start-up)."""
+        self._submit_totals()

@@ -87,6 +87,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> Starlette:
             now = datetime.now(UTC)
             web.counts.warm("topic", weeks_back(now, CHART_WEEKS), now)
             web.counts.warm("source", weeks_back(now, SPARK_WEEKS), now)
+            web.counts.warm_totals()
         try:
             yield
         finally:

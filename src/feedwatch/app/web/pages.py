@@ -26,6 +26,7 @@ from feedwatch.app.web.i18n import (
     day_start,
     fmt_date,
     fmt_datetime,
+    local,
     parse_day,
     pick_lang,
     week_start,
@@ -154,10 +155,10 @@ def overview(request: Request) -> Response:
     web = _web(request)
     lang = _lang(request)
     now = datetime.now(UTC)
-    today = web.store.topic_counts(day_start(now), now, by="first_seen")
-    this_week = web.store.topic_counts(week_start(now), now, by="first_seen")
+    today = web.store.topic_counts(day_start(now), now)
     weeks = weeks_back(now, CHART_WEEKS)
     series = web.counts.series("topic", weeks, now)
+    this_week = series[-1]  # the current week, asked afresh
     labels = [fmt_date(start, lang) for start, _end in weeks]
     charts = []
     for topic in web.topics.topics:
@@ -188,6 +189,8 @@ def overview(request: Request) -> Response:
         notes=list(notes.values()),
         disabled=disabled,
         names=names,
+        today_since=local(now).date().isoformat(),
+        week_since=local(week_start(now)).date().isoformat(),
         first_week=labels[0],
         last_week=labels[-1],
     )
