@@ -1,5 +1,6 @@
 """Counts per week for the charts, kept in memory: finished weeks are asked once and refreshed
-in the background after a while; the current week is always asked afresh.
+in the background after `ttl` seconds (10 minutes); the current week is asked again after
+`live` seconds (30), by the request that finds it older.
 
 A finished week changes only when an old item arrives late, is re-classified or relabelled;
 labels set in this process drop the cached week of their item at once. Everything else shows
@@ -30,10 +31,16 @@ class WeekCounts:
     """Items per topic or per source, per [start, end) week."""
 
     def __init__(
-        self, store: Store, *, ttl: float = 600.0, clock: Callable[[], float] = time.monotonic
+        self,
+        store: Store,
+        *,
+        ttl: float = 600.0,
+        live: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._ttl = ttl
+        self._live = live
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: dict[tuple[Kind, datetime, datetime], tuple[float, dict[str, int]]] = {}
@@ -55,9 +62,16 @@ class WeekCounts:
         return [self.week(kind, start, end, now) for start, end in weeks]
 
     def week(self, kind: Kind, start: datetime, end: datetime, now: datetime) -> dict[str, int]:
-        if end > now:  # the current week: always fresh
-            return self._ask(kind, start, end)
         key = (kind, start, end)
+        if end > now:  # the current week: asked again after `live` seconds, while one waits
+            with self._lock:
+                hit = self._cache.get(key)
+            if hit is not None and self._clock() - hit[0] <= self._live:
+                return hit[1]
+            counts = self._ask(kind, start, end)
+            with self._lock:
+                self._cache[key] = (self._clock(), counts)
+            return counts
         with self._lock:
             hit = self._cache.get(key)
         if hit is None:

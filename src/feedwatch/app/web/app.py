@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from feedwatch.app.web import pages
 from feedwatch.app.web.aggregates import WeekCounts
+from feedwatch.app.web.health import HealthFacts
 from feedwatch.app.web.i18n import weeks_back
 from feedwatch.app.web.security import SecurityHeaders, is_loopback, session_secret
 from feedwatch.edges.store import Store
@@ -44,6 +45,8 @@ class WebSettings:
     public: bool = False  # reading without logging in on a non-loopback address
     secure_cookies: bool = False  # the session cookie only over HTTPS (behind a TLS proxy)
     ttl: float = 600.0  # seconds a finished week's counts are kept before a refresh
+    live_ttl: float = 30.0  # seconds the current week's counts are kept
+    health_ttl: float = 30.0  # seconds the sources' health facts are kept before a refresh
     page_size: int = 50
     warm: bool = True  # count the finished weeks in the background at start-up
 
@@ -62,7 +65,8 @@ class Web:
         self.settings = settings
         self.store = store
         self.topics = configured_topics(settings.topics_path)
-        self.counts = WeekCounts(store, ttl=settings.ttl)
+        self.counts = WeekCounts(store, ttl=settings.ttl, live=settings.live_ttl)
+        self.health = HealthFacts(store, ttl=settings.health_ttl)
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("feedwatch.app.web", "templates"),
             autoescape=True,
@@ -92,6 +96,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> Starlette:
             yield
         finally:
             web.counts.close()
+            web.health.close()
             if own_store:
                 web.store.close()
 

@@ -234,17 +234,15 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 
 class Messages:
-    """The words of one language: `t.key` in templates, `t("key", name=value)` with fields."""
+    """The words of one language: `t.key` in templates, `t("key", name=value)` with fields.
+
+    The words are plain attributes: Jinja asks callables for attributes it may not find
+    (jinja_pass_arg, __html__), and a miss must stay as cheap as Python's own."""
 
     def __init__(self, lang: str) -> None:
         self.lang = lang if lang in MESSAGES else "nl"
         self._words = MESSAGES[self.lang]
-
-    def __getattr__(self, key: str) -> str:
-        try:
-            return self._words[key]
-        except KeyError:
-            raise AttributeError(key) from None
+        self.__dict__.update(self._words)
 
     def __getitem__(self, key: str) -> str:
         return self(key)
@@ -252,6 +250,9 @@ class Messages:
     def __call__(self, key: str, **fields: object) -> str:
         text = self._words.get(key, MESSAGES["nl"].get(key, key))
         return text.format(**fields) if fields else text
+
+    def __getattr__(self, key: str) -> str:  # only for mypy: the words are set in __init__
+        raise AttributeError(key)
 
 
 def pick_lang(query: str | None, cookie: str | None, accept: str | None) -> str:
@@ -272,11 +273,20 @@ def local(value: datetime) -> datetime:
     return value.astimezone(AMSTERDAM)
 
 
+# The digest's short month names ("maa", "Mar"), looked up once instead of on every date.
+_SHORT_MONTHS = {
+    lang: [short_date(datetime(2026, m, 15, 12, tzinfo=UTC), lang).split()[1] for m in range(1, 13)]
+    for lang in LANGS
+}
+
+
 def fmt_datetime(value: datetime | None, lang: str, never: str = "-") -> str:
-    """'4 dec 2026 23:10' in Amsterdam time."""
+    """'4 dec 2026 23:10' in Amsterdam time (the digest's short date, with the time)."""
     if value is None:
         return never
-    return f"{short_date(value, lang)} {local(value).strftime('%H:%M')}"
+    d = value.astimezone(AMSTERDAM)
+    name = _SHORT_MONTHS.get(lang, _SHORT_MONTHS["nl"])[d.month - 1]
+    return f"{d.day} {name} {d.year} {d.hour:02d}:{d.minute:02d}"
 
 
 def fmt_date(value: datetime | None, lang: str) -> str:

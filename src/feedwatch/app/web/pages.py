@@ -19,8 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from feedwatch.app.web.charts import bar_chart, sparkline
-from feedwatch.app.web.health import health_notes
+from feedwatch.app.web.charts import bar_chart, bars_svg, spark_svg, sparkline
 from feedwatch.app.web.i18n import (
     Messages,
     day_start,
@@ -147,6 +146,7 @@ class TopicChart:
     today: int
     week: int
     chart: Any
+    svg: Any
 
 
 @_guard
@@ -158,8 +158,9 @@ def overview(request: Request) -> Response:
     today = web.store.topic_counts(day_start(now), now)
     weeks = weeks_back(now, CHART_WEEKS)
     series = web.counts.series("topic", weeks, now)
-    this_week = series[-1]  # the current week, asked afresh
+    this_week = series[-1]  # the current week (at most `live_ttl` seconds old)
     labels = [fmt_date(start, lang) for start, _end in weeks]
+    t = Messages(lang)
     charts = []
     for topic in web.topics.topics:
         values = [counts.get(topic.key, 0) for counts in series]
@@ -167,17 +168,20 @@ def overview(request: Request) -> Response:
             f"{Messages(lang).week_of} {label}: {v}"
             for label, v in zip(labels, values, strict=True)
         ]
+        chart = bar_chart(values, bar_labels)
+        caption = f"{topic.title}: {t.per_week.lower()}; {t.max} {chart.peak}"
         charts.append(
             TopicChart(
                 topic.key,
                 topic.title,
                 today.get(topic.key, 0),
                 this_week.get(topic.key, 0),
-                bar_chart(values, bar_labels),
+                chart,
+                bars_svg(chart, caption, f"chart-{topic.key}"),
             )
         )
     views = web.store.source_views()
-    notes = health_notes(web.store, views, now, lang)
+    notes = web.health.notes(now, lang)
     disabled = [v for v in views if not v.enabled and v.disabled_reason]
     names = {v.key: v.name for v in views}
     return render(
@@ -328,7 +332,7 @@ def source_page(request: Request) -> Response:
         raise HTTPException(404)
     lang = _lang(request)
     listing = _listing(request, topic=None, source=key, base=f"/sources/{key}")
-    note = health_notes(web.store, [view], datetime.now(UTC), lang).get(key)
+    note = web.health.notes(datetime.now(UTC), lang, [key]).get(key)
     return render(
         request,
         "items.html",
@@ -504,7 +508,7 @@ class SourceLine:
     note: Any
     items: int
     recent: int
-    spark: Any
+    svg: Any
 
 
 SORTS = {
@@ -526,16 +530,16 @@ def sources_page(request: Request) -> Response:
     lang = _lang(request)
     now = datetime.now(UTC)
     views = web.store.source_views()
-    notes = health_notes(web.store, views, now, lang)
+    notes = web.health.notes(now, lang)
     weeks = weeks_back(now, SPARK_WEEKS)
     series = web.counts.series("source", weeks, now)
     totals = web.counts.items_per_source()
     lines = []
+    words = Messages(lang).items_per_week
     for v in views:
         values = [counts.get(v.key, 0) for counts in series]
-        lines.append(
-            SourceLine(v, notes.get(v.key), totals.get(v.key, 0), sum(values), sparkline(values))
-        )
+        svg = spark_svg(sparkline(values), f"{words}: {', '.join(map(str, values))}")
+        lines.append(SourceLine(v, notes.get(v.key), totals.get(v.key, 0), sum(values), svg))
     sort = request.query_params.get("sort", "key")
     if sort not in SORTS:
         sort = "key"

@@ -138,15 +138,17 @@ class StoreViews:
     def item_page(self, q: PageQuery) -> tuple[list[PageRow], Cursor | None]:
         """One page of items, newest first (published, else first seen; then first seen and id,
         descending), and the cursor of the next page when there is one."""
-        rows: list[Any] = []
+        keys: list[Any] = []
         with self.engine.connect() as conn:
             for dated in (True, False):
-                rows.extend(conn.execute(self._branch(q, dated)).all())
-            rows.sort(key=lambda r: (r.published or r.first_seen, r.first_seen, r.id), reverse=True)
-            page = rows[: q.limit]
-            topic_map = self._topics_of(conn, [r.id for r in page])
-        out = [PageRow(_view_item(r), *topic_map.get(r.id, ((), {}))) for r in page]
-        more = len(rows) > q.limit
+                keys.extend(conn.execute(self._branch(q, dated)).all())
+            keys.sort(key=lambda r: (r.published or r.first_seen, r.first_seen, r.id), reverse=True)
+            ids = [r.id for r in keys[: q.limit]]
+            # The whole rows only for the page: the walk above reads the indexes alone.
+            found = {r.id: r for r in conn.execute(select(items).where(items.c.id.in_(ids)))}
+            topic_map = self._topics_of(conn, ids)
+        out = [PageRow(_view_item(found[i]), *topic_map.get(i, ((), {}))) for i in ids]
+        more = len(keys) > q.limit
         last = out[-1].item if out else None
         cursor = (
             Cursor(last.published or last.first_seen, last.first_seen, last.id) if last else None
@@ -155,7 +157,8 @@ class StoreViews:
 
     def _branch(self, q: PageQuery, dated: bool) -> Any:
         when = items.c.published if dated else items.c.first_seen
-        stmt = select(items).where(
+        # Only columns that both indexes hold: the walk never reads the table itself.
+        stmt = select(items.c.id, items.c.published, items.c.first_seen).where(
             items.c.published.is_not(None) if dated else items.c.published.is_(None)
         )
         if q.source is not None:
