@@ -138,10 +138,12 @@ class StoreViews:
     def item_page(self, q: PageQuery) -> tuple[list[PageRow], Cursor | None]:
         """One page of items, newest first (published, else first seen; then first seen and id,
         descending), and the cursor of the next page when there is one."""
-        keys: list[Any] = []
         with self.engine.connect() as conn:
-            for dated in (True, False):
-                keys.extend(conn.execute(self._branch(q, dated)).all())
+            keys: list[Any] = list(conn.execute(self._branch(q, True)).all())
+            # An undated item older than the last of a full page of dated ones cannot be on
+            # this page: the undated walk stops at that date.
+            floor = keys[-1].published if len(keys) > q.limit else None
+            keys.extend(conn.execute(self._branch(q, False, floor)).all())
             keys.sort(key=lambda r: (r.published or r.first_seen, r.first_seen, r.id), reverse=True)
             ids = [r.id for r in keys[: q.limit]]
             # The whole rows only for the page: the walk above reads the indexes alone.
@@ -155,7 +157,7 @@ class StoreViews:
         )
         return out, (cursor if more else None)
 
-    def _branch(self, q: PageQuery, dated: bool) -> Any:
+    def _branch(self, q: PageQuery, dated: bool, floor: datetime | None = None) -> Any:
         when = items.c.published if dated else items.c.first_seen
         # Only columns that both indexes hold: the walk never reads the table itself.
         stmt = select(items.c.id, items.c.published, items.c.first_seen).where(
@@ -167,6 +169,8 @@ class StoreViews:
             stmt = stmt.where(when >= q.since)
         if q.until is not None:
             stmt = stmt.where(when < q.until)
+        if floor is not None:
+            stmt = stmt.where(when >= floor)
         if q.topic is not None:
             stmt = stmt.where(has_topic(q.topic))
         c = q.before
