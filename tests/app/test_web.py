@@ -449,3 +449,50 @@ def test_scores_are_explained(filled: Store) -> None:
     assert "azc (title) +3.5" in page and "asielzoeker* +0.8" in page
     assert "van de overzichtspagina" in page
     assert re.search(r"Asielzoekerscentrum</th>\s*<td>ja", page)
+
+
+def _dated(item_id: str, when: datetime, topic: str) -> ItemRow:
+    return ItemRow(
+        Item(
+            id=item_id,
+            source="rijk",
+            url=f"https://example.org/{item_id}",
+            title=item_id,
+            summary="",
+            published=when,
+            date_source="feed",
+            first_seen=when,
+            content_hash=item_id,
+        ),
+        topics=(topic,),
+    )
+
+
+def test_finished_weeks_are_kept_until_a_label_changes_them(store: Store) -> None:
+    from feedwatch.app.web.aggregates import WeekCounts
+    from feedwatch.app.web.i18n import weeks_back
+
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    (past_a, past_b), (this_a, this_b) = weeks_back(now, 2)
+    put(store, [_dated("k1", past_a + timedelta(days=1), "migratie")])
+    put(store, [_dated("k2", now - timedelta(hours=1), "migratie")])
+    clock = [0.0]
+    counts = WeekCounts(store, ttl=100.0, live=10.0, clock=lambda: clock[0])
+    try:
+        assert counts.week("topic", past_a, past_b, now) == {"migratie": 1}
+        assert counts.week("topic", this_a, this_b, now) == {"migratie": 1}
+        put(store, [_dated("k3", past_a + timedelta(days=2), "migratie")])
+        put(store, [_dated("k4", now - timedelta(minutes=5), "migratie")])
+        assert counts.week("topic", past_a, past_b, now) == {"migratie": 1}  # kept
+        assert counts.week("topic", this_a, this_b, now) == {"migratie": 1}  # kept 10 s
+        clock[0] = 11.0
+        assert counts.week("topic", this_a, this_b, now) == {"migratie": 2}
+        assert counts.week("topic", past_a, past_b, now) == {"migratie": 1}  # kept 100 s
+        counts.forget(past_a + timedelta(days=2))  # what a label on k3 does
+        assert counts.week("topic", past_a, past_b, now) == {"migratie": 2}
+        assert counts.series("source", [(past_a, past_b), (this_a, this_b)], now) == [
+            {"rijk": 2},
+            {"rijk": 2},
+        ]
+    finally:
+        counts.close()

@@ -45,6 +45,7 @@ class WeekCounts:
         self._lock = threading.Lock()
         self._cache: dict[tuple[Kind, datetime, datetime], tuple[float, dict[str, int]]] = {}
         self._pending: set[tuple[Kind, datetime, datetime]] = set()
+        self._filling: dict[tuple[Kind, datetime, datetime], threading.Lock] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedwatch-web-counts")
         self._totals: tuple[float, dict[str, int]] | None = None
         self._pending_totals: set[str] = set()
@@ -75,14 +76,27 @@ class WeekCounts:
         with self._lock:
             hit = self._cache.get(key)
         if hit is None:
-            counts = self._ask(kind, start, end)
-            with self._lock:
-                self._cache[key] = (self._clock(), counts)
-            return counts
+            return self._fill(key)
         at, counts = hit
         if self._clock() - at > self._ttl:
             self._refresh_later(key)
         return counts
+
+    def _fill(self, key: tuple[Kind, datetime, datetime]) -> dict[str, int]:
+        """Ask a week not cached yet, once: a second asker (a request while the start-up
+        warming counts the same week) waits for the first one's answer."""
+        with self._lock:
+            gate = self._filling.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                hit = self._cache.get(key)
+            if hit is not None:
+                return hit[1]
+            counts = self._ask(*key)
+            with self._lock:
+                self._cache[key] = (self._clock(), counts)
+                self._filling.pop(key, None)
+            return counts
 
     def _refresh_later(self, key: tuple[Kind, datetime, datetime]) -> None:
         with self._lock:
@@ -108,10 +122,11 @@ class WeekCounts:
                 self._pending.discard(key)
 
     def warm(self, kind: Kind, weeks: Sequence[Week], now: datetime) -> None:
-        """Ask the finished weeks in the background (at start-up), so that no visitor waits."""
+        """Ask the finished weeks in the background (at start-up), so that no visitor waits;
+        newest first, so that a first visitor (who asks oldest first) meets it half-way."""
 
         def run() -> None:
-            for start, end in weeks:
+            for start, end in reversed(weeks):
                 if end <= now:
                     try:
                         self.week(kind, start, end, now)
