@@ -1,7 +1,8 @@
 """feedwatch web on a large store: every page's latency (p50/p95) over repeated requests.
 
     .venv/bin/python bench/bench_web.py [--items 1000000] [--sources 200] [--requests 60]
-                                        [--db sqlite|postgresql|both] [--keep DIR] [--write]
+                                        [--runs 3] [--db sqlite|postgresql|both]
+                                        [--keep DIR [--reuse]] [--write]
 
 1. Generates a store of --items items (default one million) over --sources sources, spread over
    four years up to now, evenly (8% without a publication date), with topic scores as the classifier
@@ -10,7 +11,8 @@
    sources are failing (a third have had no new item for ten days). Rows go in through the driver (SQLite executemany with SQLAlchemy's own
    bind processors, PostgreSQL COPY), into a schema made by feedwatch's migrations.
 2. Starts `feedwatch web` in its own process on 127.0.0.1 and asks each page --requests times,
-   one request at a time, after one untimed request (the first, cold one is reported apart).
+   one request at a time, after one untimed request (the first, cold one is reported apart);
+   --runs times, each with a new server process.
 3. Prints p50/p95/max per page; --write puts the table into bench/RESULTS.md (its own section).
 """
 
@@ -287,6 +289,9 @@ def reuse(url: str) -> dict[str, Any]:
     from sqlalchemy import select
 
     store = Store(url)
+    if store.count_items() == 0:
+        store.close()
+        raise SystemExit(f"--reuse: no items in {url}; generate them first (without --reuse)")
     with store.engine.connect() as conn:
         item = conn.execute(select(items.c.id).order_by(items.c.id).limit(1)).scalar_one()
     total = store.count_items()
@@ -394,11 +399,33 @@ def measure(url: str, facts: dict[str, Any], requests: int) -> list[dict[str, An
     return out
 
 
+def combine(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per page: the median of the runs' p50 and p95 (with their range), the largest max."""
+    out = []
+    for i, first in enumerate(runs[0]):
+        mine = [run[i] for run in runs]
+        out.append(
+            first
+            | {
+                "p50s": sorted(r["p50"] for r in mine),
+                "p95s": sorted(r["p95"] for r in mine),
+                "max": max(r["max"] for r in mine),
+            }
+        )
+    return out
+
+
+def _spread(values: list[float]) -> str:
+    mid = statistics.median(values)
+    return f"{mid:.1f}" if len(values) == 1 else f"{mid:.1f} ({values[0]:.0f}–{values[-1]:.0f})"
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| page | p50 ms | p95 ms | max ms | KB |", "| --- | ---: | ---: | ---: | ---: |"]
     for r in rows:
         lines.append(
-            f"| {r['page']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | {r['bytes'] / 1024:.0f} |"
+            f"| {r['page']} | {_spread(r['p50s'])} | {_spread(r['p95s'])} | {r['max']:.1f} "
+            f"| {r['bytes'] / 1024:.0f} |"
         )
     return "\n".join(lines)
 
@@ -418,7 +445,9 @@ def run_one(
         import psycopg
 
         with psycopg.connect(uri, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE web_bench")
+            made = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'web_bench'").fetchone()
+            if not made:
+                conn.execute("CREATE DATABASE web_bench")
         base, _, query = uri.partition("?")
         url = (
             "postgresql+psycopg://"
@@ -428,13 +457,14 @@ def run_one(
         )
     try:
         t = time.perf_counter()
-        if kind == "sqlite" and args.reuse and (workdir / "web-bench.db").exists():
+        if args.reuse and (kind == "postgresql" or (workdir / "web-bench.db").exists()):
             facts = reuse(url)
         else:
             facts = generate(url, args.items, args.sources)
         facts["generate_s"] = time.perf_counter() - t
         print(f"{kind}: {facts['items']:,} items in {facts['generate_s']:.0f} s", flush=True)
-        rows = measure(url, facts, args.requests)
+        runs = [measure(url, facts, args.requests) for _ in range(args.runs)]
+        rows = combine(runs)
     finally:
         if pg is not None:
             pg.__exit__(None, None, None)
@@ -446,6 +476,7 @@ def main() -> int:
     ap.add_argument("--items", type=int, default=1_000_000)
     ap.add_argument("--sources", type=int, default=200)
     ap.add_argument("--requests", type=int, default=60)
+    ap.add_argument("--runs", type=int, default=3, help="server runs; figures are their medians")
     ap.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite")
     ap.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     ap.add_argument(
@@ -461,9 +492,12 @@ def main() -> int:
     text = [
         "## feedwatch web (bench/bench_web.py)",
         "",
-        f"`.venv/bin/python bench/bench_web.py --items {args.items} --sources {args.sources} --requests {args.requests} --db {args.db}` "
+        f"`.venv/bin/python bench/bench_web.py --items {args.items} --sources {args.sources} --requests {args.requests} --runs {args.runs} --db {args.db}` "
         f"on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; `feedwatch web` in its own process, one request at a time "
-        "over HTTP on 127.0.0.1 (the time includes HTTP and the client); after one untimed request per page.",
+        "over HTTP on 127.0.0.1 (the time includes HTTP and the client); after one untimed request per page. "
+        "p50 and p95 are the medians over the runs (each a new server process) with their range in brackets; "
+        "the cold overview is the first request after the server started (the counts of 52 weeks not cached yet). "
+        f"Load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other jobs share the machine).",
     ]
     for kind, facts, rows in results:
         text += [
