@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import anyio
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -46,6 +47,7 @@ from feedwatch.edges.store.views import Cursor, PageQuery, PageRow, SourceView
 
 CHART_WEEKS = 52
 SPARK_WEEKS = 12
+FAILED_LOGIN_PAUSE = 0.5  # seconds
 LANG_COOKIE = "feedwatch_lang"
 
 
@@ -580,6 +582,7 @@ async def login_post(request: Request) -> Response:
         raise HTTPException(403)
     target = safe_next(form.get("next"))
     if not token_matches(form.get("token", ""), web.settings.token):
+        await anyio.sleep(FAILED_LOGIN_PAUSE)  # guessing the token gets slow
         return render(
             request,
             "login.html",
