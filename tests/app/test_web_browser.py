@@ -131,9 +131,28 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
+A11Y_PROBLEMS = """() => {
+  const out = [];
+  if (!document.documentElement.lang) out.push("no lang on <html>");
+  if (document.querySelectorAll("h1").length !== 1) out.push("not exactly one h1");
+  for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    if (!el.labels || el.labels.length === 0) out.push("no label: " + (el.name || el.id));
+  }
+  for (const svg of document.querySelectorAll("svg")) {
+    const named = svg.getAttribute("aria-label") || svg.getAttribute("aria-labelledby");
+    if (svg.getAttribute("role") !== "img" || !named) out.push("svg without a name");
+  }
+  for (const el of document.querySelectorAll("a, button")) {
+    if (!el.textContent.trim() && !el.getAttribute("aria-label")) out.push("nameless " + el.tagName);
+  }
+  return out;
+}"""
+
+
 def shoot(page: Page, name: str) -> None:
     """A full-page screenshot at desktop width and one at phone width, where nothing may be
-    wider than the screen."""
+    wider than the screen; and a check of what a screen reader and a keyboard need."""
+    assert page.evaluate(A11Y_PROBLEMS) == [], name
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     page.set_viewport_size(PHONE)  # type: ignore[arg-type]
@@ -266,8 +285,10 @@ def test_labels_set_in_the_browser_are_what_why_shows(
     page.get_by_role("button", name="Toevoegen aan Integratie").click()
     page.wait_for_url(re.compile(r"/items/b2\?saved=1"))
     assert page.get_by_role("status").inner_text() == "Label opgeslagen."
-    page.get_by_role("button", name="Verwijderen uit Migratie").click()
-    page.wait_for_url(re.compile(r"/items/b2\?saved=1"))
+    page.get_by_role("button", name="Verwijderen uit Migratie").focus()  # by keyboard
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_role("button", name="Toevoegen aan Migratie").count() == 1
     why_table = page.locator("table.why").inner_text()
     assert "met de hand toegevoegd" in why_table and "met de hand verwijderd" in why_table
     shoot(page, "item-labelled")
