@@ -874,7 +874,7 @@ def _register_more_commands() -> None:
 
 
 _register_more_commands()
-import feedwatch.cli.web  # noqa: E402, F401  (`feedwatch web` registers itself on cli)
+cli.add_command(__import__("feedwatch.cli.web", fromlist=["web"]).web)  # feedwatch web (#18)
 
 
 def main() -> None:
