@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from pathlib import Path
 
 import feedparser
 import httpx
@@ -496,3 +497,18 @@ def test_finished_weeks_are_kept_until_a_label_changes_them(store: Store) -> Non
         ]
     finally:
         counts.close()
+
+
+def test_a_broken_database_gives_an_error_page_not_a_traceback(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'broken.db'}")
+    put(store, make_rows(hostile=False))
+    with client_for(store) as c:
+        assert c.get("/topics/migratie").status_code == 200
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE item_topics")
+        r = c.get("/topics/migratie")
+        assert r.status_code == 500
+        assert "Er ging iets mis" in r.text
+        assert "Traceback" not in r.text and "item_topics" not in r.text
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    store.close()

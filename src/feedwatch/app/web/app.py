@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feedwatch.app.web import pages
 from feedwatch.app.web.aggregates import WeekCounts
@@ -116,7 +117,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> Starlette:
         Route("/healthz", pages.healthz, name="healthz"),
         Mount("/static", app=static, name="static"),
     ]
-    middleware = [Middleware(SecurityHeaders)]
+    middleware = [Middleware(SecurityHeaders), Middleware(ErrorPage)]
     if is_loopback(settings.host):
         # A page on another site cannot reach this server through a DNS name that it points
         # at 127.0.0.1 (DNS rebinding): only loopback names are accepted as Host.
@@ -135,7 +136,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> Starlette:
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        exception_handlers={HTTPException: _http_error},
     )
     app.state.web = web
     return app
@@ -146,6 +147,30 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return pages.error_page(request, exc.status_code, exc.detail)
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
-    log.error("error on %s %s", request.method, request.url.path, exc_info=exc)
-    return pages.error_page(request, 500, None)
+class ErrorPage:
+    """A bug or a database failure: logged with its traceback, answered with the error page
+    (inside SecurityHeaders, so it carries them too); never a traceback for the visitor."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            log.error("error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+            if started:
+                raise
+            response = pages.error_page(Request(scope), 500, None)
+            await response(scope, receive, send)

@@ -69,7 +69,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     t = Messages(lang)
     other = "en" if lang == "nl" else "nl"
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    authed = is_authed(request, web.settings.token)
+    authed = "session" in request.scope and is_authed(request, web.settings.token)
     base = {
         "t": t,
         "lang": lang,
@@ -79,7 +79,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "authed": authed,
         "can_write": bool(web.settings.token),
-        "csrf": csrf_value(request),
+        "csrf": csrf_value(request) if "session" in request.scope else "",
         "topics": web.topics.topics,
         "topic_title": web.topic_title,
         "dt": lambda v: fmt_datetime(v, lang, t.never),
