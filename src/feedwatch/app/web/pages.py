@@ -32,6 +32,7 @@ from feedwatch.app.web.i18n import (
     week_start,
     weeks_back,
 )
+from feedwatch.app.web.labels import classifier_version, clear_label, set_label, topic_rows
 from feedwatch.app.web.security import (
     MAX_FORM,
     csrf_ok,
@@ -406,8 +407,6 @@ class Decision:
 def _decisions(request: Request, item_id: str) -> tuple[list[Decision], bool]:
     """Every topic's decision on the item, as `feedwatch why` shows it; and whether the rules
     have scored the item at all."""
-    from feedwatch.edges.store.topics import classifier_version, topic_rows
-
     web = _web(request)
     rows = topic_rows(web.store, item_id)
     manual = {r.topic: r.assigned for r in rows if r.origin == "manual"}
@@ -480,8 +479,6 @@ async def _form(request: Request) -> dict[str, str]:
 async def label_post(request: Request) -> Response:
     """Add, remove or clear a human label: with a login and this session's CSRF value only;
     otherwise 403 and nothing changes."""
-    from feedwatch.edges.store.topics import clear_label, set_label
-
     web = _web(request)
     form = await _form(request)
     if not csrf_ok(request, form) or not is_authed(request, web.settings.token):
