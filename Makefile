@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test run lint typecheck check bench fuzz clean
+.PHONY: demo test run lint typecheck check bench fuzz model clean
 
 $(STAMP): pyproject.toml scripts/install-venv.sh
 	PYTHON=$(PYTHON) sh scripts/install-venv.sh $(VENV) dev editable
@@ -19,6 +19,7 @@ test: $(STAMP)
 	sh scripts/system-deps.sh
 	$(BIN)/ruff check src tests demo bench fuzz
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/python -m pytest -q
 
@@ -36,6 +37,13 @@ FUZZ_SECONDS ?= 120
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz]' || echo "atheris did not install: fuzzing by mutation"
 	$(BIN)/python fuzz/run.py --seconds $(FUZZ_SECONDS)
+
+## make model: retrain the topic model that ships in the package from ../shared/data (deterministic)
+SHARED_DATA ?= ../shared/data
+model: $(STAMP)
+	FEEDWATCH_MODEL=none $(BIN)/feedwatch --topics src/feedwatch/data/topics.yaml train --no-store \
+		--file $(SHARED_DATA)/topics-train.jsonl --file $(SHARED_DATA)/topics-dev.jsonl \
+		--output src/feedwatch/data/topics-model.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests demo bench fuzz

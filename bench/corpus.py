@@ -5,6 +5,15 @@ from ../shared/data). Feeds have 20-50 items of about 3 KB each (HTML descriptio
 full content: `content:encoded` in RSS, `<content type="html">` in Atom); listing pages have
 20 dated cards inside a page of navigation and footer, like a government site's news listing.
 
+Feeds look like the ones real publishers serve (``realistic=True``, the default): 45% WordPress
+RSS (a channel <image> on most, 1-5 <category> per item,
+dc:creator, content:encoded for every item, wfw:commentRss and slash:comments, media:content
+on a third, a PDF or MP3 enclosure on a few), 15% Drupal RSS (xml:base on <rss>, categories with
+a domain, "N at URL" guids), 20% government RSS (dc:title/dc:language or plain, dc:subject
+tags, media:thumbnail on some), 20% Atom (categories, an icon, a generator). With
+``realistic=False`` the corpus is the plain one of bench/RESULTS.md before #14 (60% RSS with
+none of these elements, 40% Atom).
+
     corpus = build_corpus(1000, html=100, seed=8)
     corpus.write(Path("/tmp/x"))        # feeds/0000.xml ..., html/0000.html ..., robots.txt
 """
@@ -202,20 +211,87 @@ def _items(rng: random.Random, n: int, i: int, host: str) -> list[dict[str, obje
     return out
 
 
-def rss_feed(rng: random.Random, i: int, n: int, base: str) -> bytes:
+CATEGORIES = (
+    "Nieuws", "Opvang", "Inburgering", "Wonen", "Werk", "Taal", "Gemeenteraad", "Vrijwilligers",
+    "Onderwijs", "Zorg", "Beleid", "Evenementen",
+)  # fmt: skip
+RSS_NS = (
+    'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom"'
+)
+WP_NS = (
+    ' xmlns:wfw="http://wellformedweb.org/CommentAPI/"'
+    ' xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"'
+    ' xmlns:slash="http://purl.org/rss/1.0/modules/slash/"'
+    ' xmlns:media="http://search.yahoo.com/mrss/"'
+)
+
+
+def _extras(rng: random.Random, flavour: str, it: dict[str, object], host: str) -> list[str]:
+    """The elements a publisher's CMS adds to an item (none for the plain corpus)."""
+    out: list[str] = []
+    if flavour == "wordpress":
+        out += [
+            f"<category><![CDATA[{c}]]></category>"
+            for c in rng.sample(CATEGORIES, rng.randint(1, 5))
+        ]
+        out.append(f"<wfw:commentRss>{it['link']}/feed/</wfw:commentRss>")
+        out.append(f"<slash:comments>{rng.randint(0, 12)}</slash:comments>")
+        if rng.random() < 0.33:
+            out.append(
+                f'<media:content url="{host}/wp-content/uploads/beeld-{rng.randint(1, 999)}.jpg" medium="image"/>'
+            )
+        if rng.random() < 0.05:
+            out.append(
+                f'<enclosure url="{host}/wp-content/uploads/bijlage.pdf" length="{rng.randint(10_000, 900_000)}" type="application/pdf"/>'
+            )
+    elif flavour == "drupal":
+        out += [
+            f'<category domain="{host}/onderwerp/{c.lower()}">{c}</category>'
+            for c in rng.sample(CATEGORIES, rng.randint(0, 3))
+        ]
+    elif flavour == "government":
+        out += [f"<dc:subject>{c}</dc:subject>" for c in rng.sample(CATEGORIES, rng.randint(0, 2))]
+        if rng.random() < 0.3:
+            out.append(f'<media:thumbnail url="{host}/beeld/{rng.randint(1, 999)}.jpg"/>')
+        if rng.random() < 0.03:
+            out.append(
+                f'<enclosure url="{host}/podcast/{rng.randint(1, 99)}.mp3" length="1000" type="audio/mpeg"/>'
+            )
+    return out
+
+
+def rss_feed(rng: random.Random, i: int, n: int, base: str, flavour: str = "plain") -> bytes:
     org = rng.choice(ORGS)
     host = f"https://www.voorbeeld-{i:04d}.nl"
+    ns = RSS_NS + (WP_NS if flavour in ("wordpress", "government") else "")
+    root = f'<rss version="2.0" {ns}>'
+    if flavour == "drupal":
+        root = f'<rss version="2.0" xml:base="{host}/" {ns}>'
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">',
+        root,
         "<channel>",
-        f"<title>{escape(org)} — nieuws {i}</title>",
+        f"<dc:title>{escape(org)} — nieuws {i}</dc:title>"
+        if flavour == "government" and rng.random() < 0.5
+        else f"<title>{escape(org)} — nieuws {i}</title>",
         f"<link>{host}/nieuws</link>",
         f'<atom:link href="{base}" rel="self" type="application/rss+xml"/>',
         "<description>Het laatste nieuws</description>",
-        "<language>nl-NL</language>",
+        "<dc:language>nl</dc:language>"
+        if flavour == "government"
+        else "<language>nl-NL</language>",
     ]
+    if flavour == "wordpress":
+        parts += [
+            "<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>1</sy:updateFrequency>",
+            "<generator>https://wordpress.org/?v=6.7</generator>",
+        ]
+    if flavour in ("wordpress", "government") and rng.random() < 0.7:
+        parts.append(
+            f"<image><url>{host}/logo.png</url><title>{escape(org)}</title>"
+            f"<link>{host}</link><width>32</width><height>32</height></image>"
+        )
     for it in _items(rng, n, i, host):
         when = it["date"]
         assert isinstance(when, datetime)
@@ -234,16 +310,18 @@ def rss_feed(rng: random.Random, i: int, n: int, base: str) -> bytes:
             if rng.random() < 0.7
             else f"<description>{escape(str(it['summary']))}</description>",
         ]
-        if it["author"]:
-            parts.append(f"<dc:creator>{it['author']}</dc:creator>")
-        if it["content"]:
-            parts.append(f"<content:encoded><![CDATA[{it['content']}]]></content:encoded>")
+        if it["author"] or flavour in ("wordpress", "drupal"):
+            parts.append(f"<dc:creator>{it['author'] or 'Redactie'}</dc:creator>")
+        if it["content"] or flavour == "wordpress":
+            content = it["content"] or it["summary"]
+            parts.append(f"<content:encoded><![CDATA[{content}]]></content:encoded>")
+        parts += _extras(rng, flavour, it, host)
         parts.append("</item>")
     parts += ["</channel>", "</rss>", ""]
     return "\n".join(parts).encode("utf-8")
 
 
-def atom_feed(rng: random.Random, i: int, n: int, base: str) -> bytes:
+def atom_feed(rng: random.Random, i: int, n: int, base: str, realistic: bool = False) -> bytes:
     org = rng.choice(ORGS)
     host = f"https://www.voorbeeld-{i:04d}.nl"
     items = _items(rng, n, i, host)
@@ -258,6 +336,8 @@ def atom_feed(rng: random.Random, i: int, n: int, base: str) -> bytes:
         f"<id>urn:bench:feed:{i:04d}</id>",
         f"<updated>{_iso(first, rng)}</updated>",
     ]
+    if realistic:
+        parts += [f"<icon>{host}/favicon.png</icon>", "<generator>Hugo</generator>"]
     for it in items:
         when = it["date"]
         assert isinstance(when, datetime)
@@ -272,6 +352,11 @@ def atom_feed(rng: random.Random, i: int, n: int, base: str) -> bytes:
         ]
         if it["author"]:
             parts.append(f"<author><name>{it['author']}</name></author>")
+        if realistic:
+            parts += [
+                f'<category term="{c.lower()}" label="{c}"/>'
+                for c in rng.sample(CATEGORIES, rng.randint(0, 3))
+            ]
         if it["content"]:
             parts.append(f'<content type="html">{escape(str(it["content"]))}</content>')
         parts.append("</entry>")
@@ -338,19 +423,37 @@ def html_listing(rng: random.Random, i: int, n: int) -> bytes:
     return page.encode("utf-8")
 
 
-def build_corpus(feeds: int, *, html: int = 0, seed: int = 8, base: str = "") -> Corpus:
-    """`feeds` feeds (60% RSS 2.0, 40% Atom) and `html` listing pages, the same for a seed."""
+FLAVOURS = (("wordpress", 0.45), ("drupal", 0.15), ("government", 0.20), ("atom", 0.20))
+
+
+def _flavour(rng: random.Random, realistic: bool) -> str:
+    if not realistic:
+        return "plain" if rng.random() < 0.6 else "atom"
+    roll = rng.random()
+    for name, share in FLAVOURS:
+        if roll < share:
+            return name
+        roll -= share
+    return "atom"
+
+
+def build_corpus(
+    feeds: int, *, html: int = 0, seed: int = 8, base: str = "", realistic: bool = True
+) -> Corpus:
+    """`feeds` feeds and `html` listing pages, the same for a seed (see the module docstring
+    for the mix of publishers; ``realistic=False``: 60% plain RSS 2.0, 40% plain Atom)."""
     rng = random.Random(seed)
     corpus = Corpus()
     for i in range(feeds):
         n = rng.randint(20, 50)
-        if rng.random() < 0.6:
+        flavour = _flavour(rng, realistic)
+        if flavour != "atom":
             path = f"/feeds/{i:04d}.xml"
-            body = rss_feed(rng, i, n, base + path)
+            body = rss_feed(rng, i, n, base + path, flavour)
             corpus.add(Doc(path, body, "application/rss+xml; charset=utf-8", "rss", n))
         else:
             path = f"/feeds/{i:04d}.atom"
-            body = atom_feed(rng, i, n, base + path)
+            body = atom_feed(rng, i, n, base + path, realistic)
             corpus.add(Doc(path, body, "application/atom+xml; charset=utf-8", "atom", n))
     for i in range(html):
         path = f"/html/{i:04d}.html"

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from feedwatch.core.extract.html import extract_article
+from feedwatch.core.extract.article import extract_article
 
 REPO = Path(__file__).resolve().parents[1]
 SITE = REPO / "demo" / "site"

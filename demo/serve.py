@@ -5,6 +5,11 @@ Serves every file under demo/site with a strong ETag (hash of the content), Last
 format and gzip when the client accepts it. Query strings are ignored, so a mirror URL may
 carry the real source's query for realism.
 
+The open-data API mirrors under demo/site/api/ have paths without a suffix, as the services
+do: a path that is not a file is answered by the same path with .json or .xml, and a directory
+by the file named after one of the query's values (`content?id=ECLI:NL:RVS:2026:7012` ->
+`content/ECLI_NL_RVS_2026_7012.xml`, every character outside [A-Za-z0-9._-] as '_').
+
     python demo/serve.py [PORT] [--verbose]     # PORT or $FEEDWATCH_DEMO_PORT, default 8765
 
 Importable: ``start_server(port) -> (server, thread)`` and ``stop_server(server, thread)``.
@@ -18,6 +23,7 @@ import gzip
 import hashlib
 import html
 import os
+import re
 import sys
 import threading
 from dataclasses import dataclass
@@ -26,7 +32,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -114,7 +120,7 @@ class DemoServer(ThreadingHTTPServer):
             if hit is not None and hit[0] == st.st_mtime_ns and hit[1] == st.st_size:
                 return hit[2]
         data = path.read_bytes()
-        if self.port != DEFAULT_PORT and path.suffix == ".xml":
+        if self.port != DEFAULT_PORT and path.suffix in (".xml", ".json"):
             # sitemaps carry absolute URLs on the default port; move them with the server
             data = data.replace(
                 f"//{HOST}:{DEFAULT_PORT}/".encode(), f"//{HOST}:{self.port}/".encode()
@@ -167,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url_path in ("", "/"):
             self._send_simple(HTTPStatus.OK, self._index(), "text/html; charset=utf-8", send_body)
             return
-        path = self._resolve(url_path)
+        path = self._resolve(url_path, urlsplit(self.path).query)
         if path is None:
             self._send_simple(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain", send_body)
             return
@@ -211,13 +217,25 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return res.mtime <= since.timestamp()
 
-    def _resolve(self, url_path: str) -> Path | None:
+    def _resolve(self, url_path: str, query: str = "") -> Path | None:
         if "\x00" in url_path:
             return None
         candidate = (self.server.site_dir / url_path.lstrip("/")).resolve()
-        if not candidate.is_relative_to(self.server.site_dir) or not candidate.is_file():
+        if not candidate.is_relative_to(self.server.site_dir):
             return None
-        return candidate
+        if candidate.is_file():
+            return candidate
+        names: list[Path] = []
+        if candidate.is_dir():  # an API mirror: the file named after a query value
+            for _key, value in parse_qsl(query):
+                safe = re.sub(r"[^A-Za-z0-9._-]", "_", value)
+                names += [candidate / f"{safe}.xml", candidate / f"{safe}.json"]
+        if candidate != self.server.site_dir:  # an API path without a suffix
+            names += [candidate.with_name(candidate.name + s) for s in (".json", ".xml")]
+        for name in names:
+            if name.is_file() and name.resolve().is_relative_to(self.server.site_dir):
+                return name
+        return None
 
     def _index(self) -> bytes:
         root = self.server.site_dir

@@ -1,15 +1,17 @@
-"""Fuzz feed bytes -> items: parse_feed() then normalise() on every item, for a bounded time.
+"""Fuzz feed bytes -> items: parse_feed() then normalise() on every item, for a bounded time;
+the same bytes also go to the public extract_listing() and article_date().
 
     .venv/bin/python fuzz/run.py --seconds 120            # atheris when installed, else mutation
     .venv/bin/python fuzz/run.py --seconds 60 --engine mutate --seed 3
 
-A finding is any exception other than ExtractError from parse_feed (or any exception from
-normalise), or a normalised item breaking an invariant (a non-http(s) URL, a control character
+A finding is any exception other than ExtractError from parse_feed or extract_listing (any
+exception from article_date or normalise), or a normalised item breaking an invariant (a non-http(s) URL, a control character
 or line break in the title, a date after `now` + 1 day). Each finding's input is saved under
 fuzz/crashes/ (named by its hash; gitignored), and the run ends with a summary: executions,
 executions per second, findings by kind. Exit status 1 when something was found.
 
-Seeds: the feeds of tests/data/feeds and every feed-like file of demo/site (read in place),
+Seeds: the feeds of tests/data/feeds, a dozen pages of tests/data/articles and every
+feed-like file of demo/site (read in place),
 plus a few hostile shapes written here. Coverage-guided with atheris (libFuzzer), over
 feedparser, sgmllib and feedwatch.core.extract; without atheris a mutation loop (bit flips, byte
 runs, splices of two seeds, XML-ish token insertions) does the same job less cleverly.
@@ -18,6 +20,7 @@ runs, splices of two seeds, XML-ish token insertions) does the same job less cle
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import random
@@ -65,6 +68,7 @@ def seeds() -> list[bytes]:
     """Seed inputs read in place from the repository (nothing is copied into fuzz/)."""
     found: list[bytes] = list(EXTRA_SEEDS)
     paths = sorted((ROOT / "tests" / "data" / "feeds").glob("*"))
+    paths += sorted((ROOT / "tests" / "data" / "articles").glob("*.html"))[:12]
     demo = ROOT / "demo" / "site"
     if demo.is_dir():
         paths += sorted(
@@ -85,10 +89,17 @@ class Finding(Exception):
 
 def target(data: bytes) -> None:
     """One execution: raises for a finding, returns quietly otherwise."""
+    import feedwatch
     from feedwatch.core.extract.feeds import parse_feed
     from feedwatch.core.normalise import normalise
     from feedwatch.errors import ExtractError
 
+    # The public API: only ExtractError, whatever the bytes; article_date never raises.
+    with contextlib.suppress(ExtractError):
+        feedwatch.extract_listing(data, url="https://bron.example.nl/nieuws", now=NOW)
+    when, source = feedwatch.article_date(data, url="https://bron.example.nl/nieuws/1")
+    if (when is None) != (source is None) or (when is not None and when.tzinfo is None):
+        raise Finding(f"article_date gave {when!r}, {source!r}")
     try:
         parsed = parse_feed("fuzz", data, HEADERS, "https://bron.example.nl/feed.xml", NOW)
     except ExtractError:

@@ -2,7 +2,7 @@
 the first replaces ix_items_published, which is its first column
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0004"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -51,3 +51,15 @@ class ExtractError(SourceError):
 
 class StorageError(FeedwatchError):
     """The database refused or failed an operation."""
+
+
+class DeliveryError(FeedwatchError):
+    """A message could not be delivered; `temporary` says whether a later try may succeed."""
+
+    def __init__(self, message: str, *, temporary: bool) -> None:
+        self.temporary = temporary
+        super().__init__(message)
+
+
+class DiscoveryError(FeedwatchError):
+    """No feed and no listing with items could be found behind a URL (`feedwatch add`)."""

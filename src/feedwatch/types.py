@@ -4,13 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from operator import attrgetter
+from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from feedwatch.errors import FetchError
 
-SourceKind = Literal["rss", "atom", "json", "html", "sitemap", "auto"]
+# Dates are aware UTC inside feedwatch and Amsterdam time at its edges (days, schedules, pages).
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+SourceKind = Literal[
+    "rss",
+    "atom",
+    "json",
+    "html",
+    "sitemap",
+    "auto",
+    # connectors to open-data APIs (core.connectors, app.connectors): url is the API's root
+    "tweedekamer",
+    "officielebekendmakingen",
+    "rechtspraak",
+    "woo",
+    "cbs",
+]
+CONNECTOR_KINDS: tuple[SourceKind, ...] = (
+    "tweedekamer",
+    "officielebekendmakingen",
+    "rechtspraak",
+    "woo",
+    "cbs",
+)
 DateSource = Literal[
     "feed", "listing", "page-meta", "page-text", "http-last-modified", "first-seen"
 ]
@@ -36,6 +61,24 @@ class Selectors:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectorQuery:
+    """What a connector source follows (its keys in config/feeds.yaml); empty: everything."""
+
+    since: date | None = None  # how far back the first run reaches
+    dossiers: tuple[int, ...] = ()  # Kamerstuk dossier numbers
+    committee: str | None = None  # tweedekamer: the lead committee (voortouwcommissie)
+    words: tuple[str, ...] = ()  # words in the title or subject
+    creators: tuple[str, ...] = ()  # officielebekendmakingen/rechtspraak: creator
+    subjects: tuple[str, ...] = ()  # rechtspraak: area-of-law URIs
+    publishers: tuple[str, ...] = ()  # woo: responsible ministry (name or TOOI id)
+    types: tuple[str, ...] = ()  # document types (Soort, dt.type)
+    collections: tuple[str, ...] = ()  # tweedekamer: Document, Zaak
+    table: str | None = None  # cbs: the StatLine table
+    page_size: int | None = None  # records per request (each connector has its default)
+    pause: float | None = None  # seconds between two requests to the service
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """A validated entry of config/feeds.yaml."""
 
@@ -52,6 +95,8 @@ class Source:
     line: int | None = None  # where the entry starts in its config file
     min_interval: timedelta | None = None  # adaptive polling bounds; None: derived from interval
     max_interval: timedelta | None = None
+    connector: ConnectorQuery | None = None  # set for the connector kinds (CONNECTOR_KINDS)
+    domain: str | None = None  # e.g. "asiel": what the source is configured for
 
     @property
     def interval_bounds(self) -> tuple[timedelta, timedelta]:
@@ -158,3 +203,57 @@ class TopicScore:
 
 _ITEM_FIELDS = attrgetter(*(f.name for f in fields(Item)))
 _SCORE_FIELDS = attrgetter(*(f.name for f in fields(TopicScore)))
+
+
+# ------------------------------------------------------------------------ digest profiles
+
+DEFAULT_SUBJECT = "feedwatch {title}: {count} ({date})"
+
+
+@dataclass(frozen=True, slots=True)
+class EmailOutput:
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+    sender: str = "feedwatch <feedwatch@localhost>"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestProfile:
+    """One digest profile: what goes in, when, where it goes."""
+
+    name: str
+    title: str = ""
+    topics: tuple[str, ...] = ()  # empty: every topic
+    sources: tuple[str, ...] = ()  # empty: every source
+    schedule: str = "0 7 * * *"  # cron, Europe/Amsterdam
+    language: Literal["nl", "en"] = "nl"
+    empty: Literal["send", "skip"] = "send"
+    markdown: bool = True
+    markdown_dir: str | None = None  # default $FEEDWATCH_OUTPUT_DIR/digests
+    email: EmailOutput | None = None
+    subject: str = DEFAULT_SUBJECT
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str = "localhost"
+    port: int = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    user: str | None = None
+    timeout: float = 30.0
+    retries: int = 3  # extra attempts after a temporary (4xx or connection) failure
+    retry_delay: float = 10.0  # seconds before the first retry; doubles each time
+
+
+@dataclass(frozen=True, slots=True)
+class DigestsConfig:
+    path: Path | None
+    profiles: tuple[DigestProfile, ...] = ()
+    smtp: SmtpConfig | None = None
+
+    def profile(self, name: str) -> DigestProfile:
+        for p in self.profiles:
+            if p.name == name:
+                return p
+        raise KeyError(name)

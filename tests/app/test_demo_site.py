@@ -28,7 +28,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "demo"
 SITE = DEMO / "site"
-SITE_FILES = sorted(p for p in SITE.rglob("*") if p.is_file())
+API = SITE / "api"  # the open-data API mirrors of the connector sources (#17)
+API_FILES = sorted(p for p in API.rglob("*") if p.is_file())
+SITE_FILES = sorted(p for p in SITE.rglob("*") if p.is_file() and not p.is_relative_to(API))
+CONNECTOR_KINDS = {"tweedekamer", "officielebekendmakingen", "rechtspraak", "woo", "cbs"}
 HTML_FILES = [p for p in SITE_FILES if p.suffix == ".html"]
 SITEMAP_FILES = [
     p
@@ -176,6 +179,15 @@ SOURCE_KEYS = {
     "keep",
     "selectors",
     "max_pages",
+    # connector sources (#17)
+    "since",
+    "dossiers",
+    "creators",
+    "subjects",
+    "publishers",
+    "table",
+    "pause",
+    "domain",
 }
 
 
@@ -187,7 +199,7 @@ def _config() -> dict[str, Any]:
 
 def test_config_has_the_interface_shape() -> None:
     config = _config()
-    assert set(config) <= {"defaults", "network", "sources"}
+    assert set(config) <= {"defaults", "network", "sources", "follow"}
     assert config["network"]["allow_private"] == ["127.0.0.1/32"]
     keys = [s["key"] for s in config["sources"]]
     assert len(set(keys)) == len(keys)
@@ -205,6 +217,11 @@ def test_every_source_points_at_a_mirror_file_of_its_kind() -> None:
         url = urlsplit(source["url"])
         assert (url.scheme, url.hostname, url.port) == ("http", "127.0.0.1", serve.DEFAULT_PORT)
         path = SITE / url.path.lstrip("/")
+        if source.get("kind") in CONNECTOR_KINDS:  # the mirror of an API's root
+            assert path.is_relative_to(API) and (
+                path.is_dir() or path.with_suffix(".xml").is_file()
+            )
+            continue
         assert path.is_file(), f"{source['key']}: {url.path} is not in demo/site"
         referenced.add(path)
         if source["kind"] in ("html", "auto") and path.suffix == ".html":
@@ -371,7 +388,7 @@ def test_every_html_source_of_the_real_config_has_a_demo_listing() -> None:
 
 @pytest.mark.parametrize("source", _html_sources(), ids=lambda s: s["key"])
 def test_every_listing_yields_items_on_the_mirror(source: dict[str, Any]) -> None:
-    from feedwatch.core.extract.html import extract_listing
+    from feedwatch.core.extract.listing import extract_listing
     from feedwatch.types import Selectors
 
     path = SITE / urlsplit(source["url"]).path.lstrip("/")
@@ -439,9 +456,96 @@ def test_one_pipeline_pass_over_the_mirror_gets_items_from_every_source(tmp_path
             assert by_source["vluchtelingenwerk-nieuws"] == {"listing"}
             coa = [o for o in result.outcomes if o.key == "coa-persberichten"][0]
             assert any("robots.txt" in w for w in coa.warnings)
+            assert_dossier_across_sources(store, db=f"sqlite:///{tmp_path / 'demo.db'}", cfg=moved)
             again = asyncio.run(run_fetch(config, store, every=True))
             assert sum(o.new for o in again.outcomes) == 0
         finally:
             store.close()
     finally:
         serve.stop_server(srv, thread)
+
+
+# -------------------------------------------------------------- open-data connectors (#17)
+
+
+def assert_dossier_across_sources(store: Any, db: str, cfg: Path) -> None:
+    """`feedwatch dossier kamerstuk:36704` on the demo: parliament, official publications and a
+    ministry's news, in date order."""
+    from click.testing import CliRunner
+
+    from feedwatch.cli import cli
+
+    rows = store.dossier("kamerstuk:36704")
+    sources = {r.item.source for r in rows}
+    assert {"tk-asieldossiers", "ob-asiel-en-migratie", "rijksoverheid-asiel-zoek"} <= sources
+    assert {"officiele-bekendmakingen-aenm", "rvs-vreemdelingenrecht", "woo-asiel-en-migratie"} <= (
+        sources
+    )
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(cfg),
+            "--database-url",
+            db,
+            "dossier",
+            "kamerstuk:36704",
+            "--format",
+            "jsonl",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    records = [json.loads(line) for line in res.output.splitlines()]
+    assert [r["date"] for r in records] == sorted(r["date"] for r in records)
+    assert [r["source"] for r in records] == [r.item.source for r in rows]
+    news = [r for r in records if r["source"] == "rijksoverheid-asiel-zoek"]
+    assert news and news[0]["doc_kind"] == "bericht"
+    kinds = {r["doc_kind"] for r in records if r["source"] == "tk-asieldossiers"}
+    assert {"Wetgeving", "Motie", "Amendement"} <= kinds
+
+
+def test_api_mirrors_read_with_the_connectors_parsers() -> None:
+    from feedwatch.core.connectors import (
+        cbs,
+        officielebekendmakingen,
+        rechtspraak,
+        tweedekamer,
+        woo,
+    )
+
+    read = 0
+    for path in API_FILES:
+        rel = path.relative_to(API).as_posix()
+        body = path.read_bytes()
+        if rel.startswith("tweedekamer/"):
+            coll = "Zaak" if path.name.startswith("Zaak") else "Document"
+            assert tweedekamer.parse(body, "demo", "http://127.0.0.1:8765/api", coll).records
+        elif rel.startswith("koop/"):
+            assert len(officielebekendmakingen.parse(body, "demo", "http://x/sru").records) == 3
+        elif rel.startswith("rechtspraak/uitspraken/content/"):
+            assert rechtspraak.parse_meta(body, "demo")["issued"].startswith("2026-11")
+        elif rel.startswith("rechtspraak/"):
+            assert rechtspraak.parse(body, "demo", "http://x/zoeken?from=0&max=100").records
+        elif rel.endswith("/zoek.json"):
+            assert woo.parse(body, "demo", "http://x/zoek", cursor=None, publishers=()).records
+        elif "/zoek/" in rel:
+            assert len(woo.parse_detail(body, "demo")["file_hash"]) == 64
+        elif rel.endswith("TableInfos.json"):
+            assert cbs.parse_info(body, "demo")[0] == "2026-11-17T02:00:00"
+        else:
+            assert rel.endswith("TypedDataSet.json") and cbs.parse_rows(body, "demo", "http://x")[0]
+        read += 1
+    assert read == len(API_FILES) == 13
+
+
+def test_server_answers_api_paths_without_a_suffix_and_by_query_value(server: Any) -> None:
+    resp, body = _get(
+        server.port, "/api/open-overheid/overheid/openbaarmakingen/api/v0/zoek?start=0"
+    )
+    assert resp.status == 200 and json.loads(body)["totaal"] == 3
+    resp, body = _get(
+        server.port, "/api/rechtspraak/uitspraken/content?id=ECLI:NL:RVS:2026:7012&return=META"
+    )
+    assert resp.status == 200 and b"ECLI:NL:RVS:2026:7012" in body
+    resp, _ = _get(server.port, "/api/rechtspraak/uitspraken/content?id=../../robots")
+    assert resp.status == 404

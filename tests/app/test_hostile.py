@@ -515,16 +515,22 @@ async def test_truncated_then_whole_feed_stores_each_item_once(
     ]
 
 
-def test_a_cut_off_feed_drops_its_last_entry() -> None:
+def test_a_cut_off_feed_drops_only_a_cut_off_entry() -> None:
     whole = rss(
         rss_item("Een", "https://bron.example.nl/1", "1", summary="Volledige tekst van één")
         + rss_item("Twee", "https://bron.example.nl/2", "2", summary="Volledige tekst van twee")
     )
     now = datetime.now(UTC)
-    for cut in (whole.index(b"van twee") + 4, whole.index(b"</channel>"), len(whole) - 3):
+    parsed = parse_feed(
+        "k", whole[: whole.index(b"van twee") + 4], {}, "https://bron.example.nl/", now
+    )
+    assert [i.title for i in parsed.items] == ["Een"]
+    assert "cut off" in parsed.warnings[0]
+    # a body that stops after a complete item keeps it (#14)
+    for cut in (whole.index(b"</channel>"), len(whole) - 3):
         parsed = parse_feed("k", whole[:cut], {}, "https://bron.example.nl/", now)
-        assert [i.title for i in parsed.items] == ["Een"], cut
-        assert "cut off" in parsed.warnings[0]
+        assert [i.title for i in parsed.items] == ["Een", "Twee"], cut
+        assert "not well-formed" in parsed.warnings[0]
     whole_parsed = parse_feed("k", whole, {}, "https://bron.example.nl/", now)
     assert [i.title for i in whole_parsed.items] == ["Een", "Twee"]
     assert whole_parsed.warnings == ()

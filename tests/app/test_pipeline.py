@@ -295,6 +295,7 @@ def test_cli_end_to_end_three_feeds_and_a_broken_one(
         "topics",
         "scores",
         "lang",
+        "entities",
     }
     for row in rows:
         assert set(row) == fields

@@ -362,7 +362,7 @@ def test_items_and_scores_pickle_by_value_with_every_field() -> None:
 def test_fetch_adds_a_worker_process_for_a_large_pass_on_two_cores(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from feedwatch import cli as cli_module
+    from feedwatch.cli import fetch as cli_module
 
     monkeypatch.setattr(cli_module, "usable_cores", lambda: 2)
     assert cli_module.auto_processes(cli_module.AUTO_POOL_SOURCES) == 2

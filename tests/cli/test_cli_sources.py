@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import click
 import pytest
@@ -11,7 +10,8 @@ import yaml
 from click.testing import CliRunner
 from httpserver import TestServer
 
-from feedwatch.cli.sources import append_source, register, suggest_key
+from feedwatch.app.add_source import append_source, suggest_key
+from feedwatch.cli import cli
 from feedwatch.config.sources import load_config
 
 CONFIG = """\
@@ -55,14 +55,7 @@ def listing(extra_head: str = "") -> str:
 
 @pytest.fixture
 def cli_group() -> click.Group:
-    @click.group()
-    @click.option("--config", "config_path")
-    @click.pass_context
-    def group(ctx: click.Context, config_path: str | None) -> None:
-        ctx.obj = SimpleNamespace(config_path=config_path)
-
-    register(group)
-    return group
+    return cli
 
 
 @pytest.fixture

@@ -186,3 +186,57 @@ def test_cli_config_error_exits_2_before_any_request(
     assert result.exit_code == 2
     assert f"{path}:10: unknown key 'sources[1].intervall'" in result.output
     assert http_server.hits() == 0
+
+
+def test_env_allow_private_is_one_rule(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)  # network.allow_private: ["127.0.0.1/32"]
+    assert load_config(path, environ={"FEEDWATCH_ALLOW_PRIVATE": ""}).network.allow_private == (
+        "127.0.0.1/32",
+    )
+    for on in ("1", "true", "YES", "on"):
+        cfg = load_config(path, environ={"FEEDWATCH_ALLOW_PRIVATE": on})
+        assert cfg.network.allow_private is True
+    # "0" refuses private addresses; an explicit allow-list in the file stays
+    off = load_config(path, environ={"FEEDWATCH_ALLOW_PRIVATE": "0"})
+    assert off.network.allow_private == ("127.0.0.1/32",)
+    plain = write(tmp_path, GOOD.replace('allow_private: ["127.0.0.1/32"]', "allow_private: true"))
+    assert (
+        load_config(plain, environ={"FEEDWATCH_ALLOW_PRIVATE": "false"}).network.allow_private
+        is False
+    )
+    with pytest.raises(ConfigError, match="FEEDWATCH_ALLOW_PRIVATE: expected 1 or 0"):
+        load_config(path, environ={"FEEDWATCH_ALLOW_PRIVATE": "maybe"})
+
+
+BAD_SELECTOR = """\
+network:
+  allow_private: true
+sources:
+  - key: krant
+    name: Krant
+    url: http://127.0.0.1:9/nieuws
+    kind: html
+    selectors:
+      item: "div[["
+"""
+
+
+def test_a_bad_css_selector_is_a_config_error_with_its_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, BAD_SELECTOR), environ={})
+    assert info.value.line == 9
+    assert "selectors.item" in str(info.value) and "'div[['" in str(info.value)
+
+
+def test_fetch_with_a_bad_selector_exits_2_naming_file_line_and_selector(tmp_path: Path) -> None:
+    path = write(tmp_path, BAD_SELECTOR)
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(path), "--database-url", f"sqlite:///{tmp_path / 'fw.db'}", "fetch"],
+    )
+    assert result.exit_code == 2
+    assert f"{path}:9: sources[0].selectors.item: expected a CSS selector, got 'div[['" in (
+        result.output
+    )
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "fw.db").exists()  # nothing ran, not even the database

@@ -203,3 +203,34 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_topics(path)
     assert info.value.path == path and "not found" in info.value.message
+
+
+def test_rules_and_model_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from feedwatch.config.topics import model_path, topics_path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FEEDWATCH_MODEL", raising=False)
+    assert topics_path() is None and model_path() is None  # what ships with feedwatch
+    assert topics_path("mine.yaml") == Path("mine.yaml")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "topics.yaml").write_text("x", encoding="utf-8")
+    (tmp_path / "config" / "topics-model.json").write_text("{}", encoding="utf-8")
+    assert topics_path() == Path("config/topics.yaml")
+    assert model_path() == Path("config/topics-model.json")
+    monkeypatch.setenv("FEEDWATCH_MODEL", "elsewhere.json")
+    assert model_path() == Path("elsewhere.json")
+    assert model_path("given.json") == Path("given.json")
+    monkeypatch.setenv("FEEDWATCH_MODEL", "None")
+    assert model_path() is False  # the rules alone
+
+
+def test_rules_file_errors_name_the_line_after_the_split() -> None:
+    """The YAML is read in feedwatch.config.topics; a bad term is found by the compiler in
+    feedwatch.core.classify, which still names the file and line."""
+    from feedwatch.config.topics import parse_topics_text
+
+    text = "topics:\n  - key: a\n    title: A\n    threshold: 1\n    terms:\n      'x*y': 1\n"
+    file = parse_topics_text(text, "t.yaml")
+    assert file.line(("topics", 0, "terms", "x*y")) == 6
+    with pytest.raises(ConfigError, match=r"^t\.yaml:6: bad term 'x\*y'"):
+        parse_topics(text, "t.yaml")

@@ -16,15 +16,15 @@ import pytest
 from builders import T0, make_rows, put
 from click.testing import CliRunner
 
+from feedwatch.app.deliver import publish_feeds
 from feedwatch.cli import cli
-from feedwatch.cli.digest import publish_feeds, register
 from feedwatch.core import export
 from feedwatch.edges.store import ItemRow, Store
 from feedwatch.types import Item
 
 JSONL_FIELDS = {
     "id", "source", "url", "title", "summary", "published", "date_source", "first_seen",
-    "topics", "scores", "lang",
+    "topics", "scores", "lang", "entities",
 }  # fmt: skip
 
 
@@ -171,7 +171,6 @@ def filled(tmp_path: Path) -> str:
 
 
 def test_cli_export_atom_topic_parses_and_jsonl_to_file(filled: str, tmp_path: Path) -> None:
-    register(cli)
     result = CliRunner().invoke(
         cli, ["--database-url", filled, "export", "--format", "atom", "--topic", "migratie"]
     )
@@ -193,7 +192,6 @@ def test_cli_export_atom_topic_parses_and_jsonl_to_file(filled: str, tmp_path: P
 
 
 def test_cli_export_needs_a_format(filled: str) -> None:
-    register(cli)
     assert CliRunner().invoke(cli, ["--database-url", filled, "export"]).exit_code == 2
 
 

@@ -88,6 +88,57 @@ COMMON: dict[str, bytes] = {
         "<pubDate>Mon, 45 Foo 2026 99:00:00 +0100</pubDate>",
         "<title>  Zesde met spaties  </title><link>  https://proef.example.nl/6  </link>",
     ),
+    "rss-wordpress-categories-media-extensions": rss(
+        "<title>Met categorieën</title><link>https://proef.example.nl/wp/1</link>"
+        "<category>Nieuws</category><category>Opvang</category><category>Taal</category>"
+        '<guid isPermaLink="false">https://proef.example.nl/?p=1</guid>'
+        "<pubDate>Thu, 19 Nov 2026 14:02:11 +0000</pubDate>"
+        '<media:content url="https://proef.example.nl/i.jpg" medium="image"/>'
+        '<media:thumbnail url="https://proef.example.nl/t.jpg"/>'
+        '<wfw:commentRss xmlns:wfw="http://wellformedweb.org/CommentAPI/">https://c</wfw:commentRss>'
+        '<slash:comments xmlns:slash="http://purl.org/rss/1.0/modules/slash/">3</slash:comments>'
+        '<post-id xmlns="com-wordpress:feed-additions:1">1</post-id>',
+        head=RSS_HEAD
+        + "<image><url>https://proef.example.nl/logo.png</url><title>Logo</title>"
+        + "<link>https://proef.example.nl/</link></image>",
+    ),
+    "rss-enclosures": rss(
+        "<title>Met bijlagen</title><link>https://proef.example.nl/e/1</link>"
+        '<enclosure url="/bijlage.pdf" type="application/pdf" length="12"/>'
+        '<enclosure url="https://proef.example.nl/b.mp3" type="audio/mpeg" length="1"/>',
+        '<enclosure url="https://proef.example.nl/alleen.mp3" type="audio/mpeg" length="1"/>',
+        '<enclosure url="https://proef.example.nl/eerst.mp3"/><guid>https://proef.example.nl/g</guid>',
+    ),
+    "rss-dublin-core": rss(
+        "<dc:title>DC-titel</dc:title><link>https://proef.example.nl/dc</link>"
+        "<dc:language>en</dc:language><dc:subject>a</dc:subject><dc:subject>b</dc:subject>"
+        "<dc:date>2026-11-17T08:00:00+01:00</dc:date><pubDate>Tue, 17 Nov 2026 07:00:00 GMT</pubDate>",
+        head=RSS_HEAD.replace(
+            "<title>Proefkanaal</title>", "<dc:title>DC-kanaal</dc:title>"
+        ).replace("<language>nl-NL</language>", "<dc:language>de</dc:language>"),
+    ),
+    "rss-description-only": rss("<description>Alleen tekst</description>"),
+    "rss-more-dublin-core": rss(
+        "<title>Besluit</title><link>https://proef.example.nl/b</link>"
+        "<pubDate>Tue, 17 Nov 2026 07:00:00 GMT</pubDate><dc:rights>CC0</dc:rights>"
+        "<dc:publisher>Gemeente Proef</dc:publisher><dc:format>text/html</dc:format>"
+        "<dc:type>besluit</dc:type><dc:identifier>gmb-2026-1</dc:identifier>"
+        "<dc:coverage>Proefdorp</dc:coverage><dc:relation>https://proef.example.nl/r</dc:relation>"
+    ),
+    "rss-xml-base-drupal": rss(
+        "<title>Relatief</title><link>nieuws/rel</link><guid>12 at x</guid>",
+        head=RSS_HEAD.replace(
+            '<rss version="2.0"', '<rss version="2.0" xml:base="https://d.example/"'
+        ),
+    ),
+    "atom-categories-and-feed-extras": atom(
+        '<title>Met categorie</title><link href="/c1"/><id>urn:c1</id>'
+        '<category term="a"/><category term="b"/><rights>CC</rights>'
+        "<updated>2026-11-18T10:00:00Z</updated>",
+        head=ATOM_HEAD
+        + '<subtitle>Sub</subtitle><icon>/i.png</icon><logo>/l.png</logo><link rel="self" href="/f"/>'
+        + "<generator>Hugo</generator><author><name>Redactie</name></author>",
+    ),
     "atom-kinds-of-links": atom(
         '<title type="html">A &amp;amp; B</title><link href="/a"/>'
         '<link rel="enclosure" href="/a.mp3" type="audio/mpeg"/><id>tag:proef,2026:1</id>'
@@ -160,6 +211,19 @@ UNUSUAL: dict[str, tuple[bytes, dict[str, str]]] = {
         b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaa">]><rss version="2.0"><channel>'
         b"<title>x</title><item><title>&a;</title><link>https://x.example/1</link></item>"
         b"</channel></rss>",
+        {},
+    ),
+    "atom-with-item": (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b'<title>F</title><item><title>Item</title><link href="https://x.example/i"/>'
+        b"<id>urn:i</id></item></feed>",
+        {},
+    ),
+    "media-description": (
+        rss(
+            "<link>https://x.example/m</link><media:content url='https://x.example/i.jpg'>"
+            "<media:description>Beschrijving</media:description></media:content>"
+        ),
         {},
     ),
     "content-language": (
@@ -246,6 +310,14 @@ def test_fast_path_reads_the_fields_feeds_py_uses() -> None:
     assert entries[0].title == "A &amp; B" and entries[0].author == "Jan"
     assert entries[1].summary == "platte < tekst"
     assert entries[2].published is None and entries[2].updated is not None
+
+
+@pytest.mark.parametrize(
+    "name", ["wordpress.xml", "drupal.xml", "government.xml", "bom-whitespace.xml", "rss2.xml"]
+)
+def test_real_publishers_feeds_take_the_fast_path(name: str) -> None:
+    body = (ROOT / "tests" / "data" / "feeds" / name).read_bytes()
+    assert _took_fast_path(f"/{name}", body, {"Content-Type": "application/rss+xml"})
 
 
 def test_fast_path_never_expands_entities() -> None:

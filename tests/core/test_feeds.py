@@ -177,3 +177,133 @@ def test_more_than_200_items_keeps_the_newest() -> None:
 )
 def test_feed_dates_are_strict(text: str | None, expected: datetime | None) -> None:
     assert parse_feed_date(text) == expected
+
+
+# ---------------------------------------------------------------- what real publishers write (#14)
+
+
+def test_wordpress_feed_with_newline_before_prolog_categories_image_and_enclosure() -> None:
+    feed = parse("wordpress.xml")
+    assert feed.warnings == ()  # the newline before <?xml is not "not well-formed"
+    assert feed.title == "Stichting Nieuwe Buren" and feed.lang == "nl"
+    first, second = feed.items
+    assert first.title == "Taalcafé in de bibliotheek gaat weer open"
+    assert first.author == "Marieke de Vries"
+    assert first.guid == "https://nieuweburen.example.nl/?p=4711"
+    assert first.published == datetime(2026, 11, 19, 14, 2, 11, tzinfo=UTC)
+    assert second.link == "https://nieuweburen.example.nl/2026/11/12/jaarverslag-2025/"
+
+
+def test_dublin_core_title_and_language_are_used() -> None:
+    feed = parse("government.xml")
+    assert feed.title == "Ministerie van Wonen en Werk - Nieuwsberichten"
+    assert feed.lang == "nl"
+    dutch, english = feed.items
+    assert dutch.lang == "nl" and english.lang == "en"
+    assert dutch.published == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # +01:00
+    assert english.published == datetime(2026, 11, 18, 15, 0, tzinfo=UTC)  # GMT+0100
+
+
+def test_bom_and_whitespace_before_the_prolog() -> None:
+    feed = parse("bom-whitespace.xml")
+    assert feed.warnings == ()
+    (item,) = feed.items
+    assert item.title == "Advies over de opvangcapaciteit"
+    assert item.published == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+ITEMS3 = (
+    "<item><title>Een</title><link>https://x.example/1</link></item>"
+    "<item><title>Twee</title><link>https://x.example/2</link></item>"
+    "<item><title>Drie</title><link>https://x.example/3</link></item>"
+)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ["</channel></rss", "</channel>", "</channel>\n", "", "</channel></r"],
+)
+def test_a_body_cut_after_a_complete_item_keeps_every_item(tail: str) -> None:
+    body = f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{ITEMS3}{tail}"
+    feed = parse(body.encode())
+    assert [i.title for i in feed.items] == ["Een", "Twee", "Drie"]
+    assert any("not well-formed" in w for w in feed.warnings)
+
+
+def test_a_body_cut_inside_an_item_drops_only_that_item() -> None:
+    body = (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{ITEMS3}"
+        "<item><title>Vier</title><link>https://x.exa"
+    )
+    feed = parse(body.encode())
+    assert [i.title for i in feed.items] == ["Een", "Twee", "Drie"]
+    assert any("cut off" in w for w in feed.warnings)
+
+
+def test_atom_inside_an_xhtml_wrapper_is_read() -> None:
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml">'
+        b"<head><title>Feed</title></head><body>"
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Binnen</title><id>urn:f</id>'
+        b'<entry><title>Ingepakt bericht</title><link href="https://x.example/e"/><id>urn:e</id>'
+        b"<updated>2026-11-20T10:00:00Z</updated></entry></feed></body></html>"
+    )
+    feed = parse(body)
+    assert [(i.title, i.link) for i in feed.items] == [("Ingepakt bericht", "https://x.example/e")]
+
+
+def test_a_plain_html_page_is_still_refused() -> None:
+    with pytest.raises(ExtractError, match="HTML page"):
+        parse(b"<!doctype html><html><body><p>Geen feed, een rss-link</p></body></html>")
+
+
+def test_an_atom_document_using_item_gives_its_items() -> None:
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b"<title>F</title><item><title>Item in Atom</title>"
+        b'<link href="https://x.example/i"/><id>urn:i</id></item></feed>'
+    )
+    feed = parse(body)
+    assert [(i.title, i.link) for i in feed.items] == [("Item in Atom", "https://x.example/i")]
+
+
+def test_items_with_only_a_description_or_only_an_enclosure_are_kept() -> None:
+    from feedwatch import parse_feed as public_parse_feed
+
+    body = (
+        b"<rss version='2.0'><channel><title>t</title>"
+        b"<item><description>Alleen een beschrijving van dit bericht</description></item>"
+        b"<item><enclosure url='https://x.example/podcast/7.mp3' type='audio/mpeg' length='9'/>"
+        b"</item></channel></rss>"
+    )
+    raw = parse(body).items
+    assert raw[0].summary == "Alleen een beschrijving van dit bericht"
+    assert raw[1].link == "https://x.example/podcast/7.mp3"
+    items = public_parse_feed(body, url="https://x.example/feed.xml", now=NOW)
+    assert [(i.title, i.url) for i in items] == [
+        ("Alleen een beschrijving van dit bericht", ""),
+        ("https://x.example/podcast/7.mp3", "https://x.example/podcast/7.mp3"),
+    ]
+
+
+def test_json_feed_fields_that_are_not_strings_are_rejected() -> None:
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": 12, "items": ['
+        b'{"id": 1000, "title": 1000, "url": 1.2, "content_text": ["x"], '
+        b'"date_published": 1700000000},'
+        b'{"id": "b", "title": "Echt", "url": "https://x.example/b", "summary": {"x": 1},'
+        b'"content_text": "tekst"}]}'
+    )
+    feed = parse(body)
+    first, second = feed.items
+    assert first.title is None and first.link is None and first.summary is None
+    assert first.guid == "1000" and first.published is None
+    assert feed.title is None
+    assert (second.title, second.link, second.summary) == ("Echt", "https://x.example/b", "tekst")
+
+
+@pytest.mark.parametrize("body", [b"</height<", b"<channel<item<link</item</link<"])
+def test_feedparser_crashes_on_broken_markup_become_extract_errors(body: bytes) -> None:
+    # minimised from fuzz/run.py findings: feedparser's loose parser raises TypeError/KeyError
+    with pytest.raises(ExtractError, match="parser failed"):
+        parse(body)

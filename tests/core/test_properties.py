@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from feedwatch.core.classify import classify, load_topics
 from feedwatch.core.extract.feeds import parse_feed_date
-from feedwatch.core.extract.html import extract_listing
+from feedwatch.core.extract.listing import extract_listing
 from feedwatch.core.normalise import check_date, normalise, plain_text
 from feedwatch.types import RawItem
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import feedwatch
 from feedwatch.errors import ExtractError
@@ -64,3 +67,43 @@ def test_classify_text_explains_what_it_assigns() -> None:
     assert scores["asielzoekerscentrum"].assigned
     for s in scores.values():
         assert not s.assigned or s.terms, f"{s.topic} assigned without an explanation"
+
+
+# ---------------------------------------------------------------- whatever the bytes (#12)
+
+
+FEEDISH = st.one_of(
+    st.binary(max_size=300),
+    st.builds(
+        lambda cut, junk, enc: (
+            b'<?xml version="1.0" encoding="' + enc + b'"?>' + RSS[39:cut] + junk
+        ),
+        st.integers(min_value=0, max_value=len(RSS)),
+        st.binary(max_size=40),
+        st.sampled_from([b"utf-8", b"euc_kr", b"x-nothing", b"utf-16", b"macintosh", b"\xff"]),
+    ),
+    st.builds(
+        lambda s: ('{"version": "https://jsonfeed.org/version/1.1", "items": ' + s + "}").encode(),
+        st.sampled_from(["[1, 2]", "{}", '[{"title": 5, "url": [1]}]', '"x"', "null"]),
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(FEEDISH)
+def test_parse_feed_raises_nothing_but_extract_error(body: bytes) -> None:
+    try:
+        items = feedwatch.parse_feed(body, url="https://example.org/feed", now=NOW)
+    except ExtractError:
+        return
+    assert all(i.published is None or i.published.tzinfo is not None for i in items)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(["utf-8", "euc_kr", "iso-2022-jp", "x-bad"]))
+def test_listing_and_article_date_raise_nothing_but_extract_error(body: bytes, codec: str) -> None:
+    page = b"<meta charset='" + codec.encode() + b"'>" + body
+    with contextlib.suppress(ExtractError):
+        feedwatch.extract_listing(page, url="https://example.org/n", now=NOW)
+    value, source = feedwatch.article_date(page, url="https://example.org/a")
+    assert (value is None) == (source is None)

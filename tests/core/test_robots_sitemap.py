@@ -180,3 +180,32 @@ def test_last_modified_is_trusted_only_when_it_looks_like_the_page_s_own() -> No
     assert trusted_last_modified(responses, NOW, listing=listing) == {
         "unique": datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
     }
+
+
+@pytest.mark.parametrize(
+    "codec", ["euc_kr", "euc-jp", "iso-2022-jp", "macintosh", "ks_c_5601-1987", "x-no-such"]
+)
+def test_sitemap_with_an_odd_encoding_name_never_raises_lookup_error(codec: str) -> None:
+    body = (
+        f'<?xml version="1.0" encoding="{codec}"?>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>https://x.example/a</loc></url></urlset>"
+    ).encode("ascii")
+    try:
+        smap = parse_sitemap(body, now=NOW)
+    except ValueError:
+        return  # a clear "not well-formed" is fine; a LookupError is not
+    assert [e.url for e in smap.entries] == ["https://x.example/a"]
+
+
+def test_sitemap_declared_latin1_with_utf8_bytes_keeps_its_urls() -> None:
+    body = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+        "<url><loc>https://x.example/caf%C3%A9</loc><news:news><news:title>Café open</news:title>"
+        "<news:publication_date>2026-11-20T10:00:00Z</news:publication_date></news:news></url>"
+        "</urlset>"
+    ).encode()
+    smap = parse_sitemap(body, now=NOW)
+    assert smap.entries[0].title == "Café open"

@@ -23,13 +23,13 @@ from builders import (
 from builders import TEAM_PROFILE as PROFILE
 from click.testing import CliRunner
 
+from feedwatch.app.deliver import run_digest
 from feedwatch.cli import cli
-from feedwatch.cli.digest import register, run_digest
 from feedwatch.config.digests import SmtpConfig
 from feedwatch.core.digest import assess_health
-from feedwatch.edges.mail import DeliveryError
 from feedwatch.edges.store import ItemRow, SourceUpdate, Store
 from feedwatch.edges.store import digests as db
+from feedwatch.errors import DeliveryError
 from feedwatch.types import Item
 
 
@@ -244,7 +244,6 @@ def test_source_facts_come_from_the_fetch_log(store: Store) -> None:
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> Callable[..., Any]:
-    register(cli)
     cfg = tmp_path / "feeds.yaml"
     cfg.write_text("sources:\n  - {key: rijk, name: Rijk, url: 'https://rijk.example/f'}\n")
     (tmp_path / "digests.yaml").write_text("profiles:\n  - name: team\n    topics: [migratie]\n")

@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from builders import AMS_DAY, MAIL_PROFILE, T0, assert_inert_html, make_rows, put
 
-from feedwatch.cli.digest import run_digest
+from feedwatch.app.deliver import run_digest
 from feedwatch.config.digests import DigestsConfig, SmtpConfig
 from feedwatch.edges import mail
 from feedwatch.edges.store import Store

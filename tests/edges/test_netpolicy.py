@@ -16,7 +16,6 @@ from feedwatch.edges.http.netpolicy import (
     NameResolutionError,
     PolicyNetworkBackend,
     classify_address,
-    policy_from_env,
     resolve,
 )
 
@@ -138,19 +137,6 @@ def test_from_setting_forms() -> None:
         AddressPolicy.from_setting(["not-an-address"])
     with pytest.raises(ValueError, match="42"):
         AddressPolicy.from_setting([42])  # type: ignore[list-item]
-
-
-def test_policy_from_env() -> None:
-    base = AddressPolicy.from_setting(["127.0.0.1/32"])
-    assert policy_from_env(base, {}) is base
-    assert policy_from_env(base, {"FEEDWATCH_ALLOW_PRIVATE": ""}) is base
-    on = policy_from_env(base, {"FEEDWATCH_ALLOW_PRIVATE": "1"})
-    assert on.allow_private and on.allowed == base.allowed
-    assert on.is_allowed("10.0.0.1")
-    off = policy_from_env(AddressPolicy(allow_private=True), {"FEEDWATCH_ALLOW_PRIVATE": "0"})
-    assert not off.allow_private and not off.is_allowed("10.0.0.1")
-    with pytest.raises(ValueError, match="FEEDWATCH_ALLOW_PRIVATE"):
-        policy_from_env(base, {"FEEDWATCH_ALLOW_PRIVATE": "maybe"})
 
 
 def test_refusal_message_names_host_address_and_setting() -> None:

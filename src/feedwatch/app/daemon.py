@@ -32,7 +32,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from feedwatch.app.deliver import output_dir, run_digest, topic_titles
 from feedwatch.app.pipeline import RunResult, make_classifier, run_fetch
+from feedwatch.config.digests import digests_path, load_digests
 from feedwatch.config.sources import Config, load_config
 from feedwatch.edges.http.robots import RobotsCache
 from feedwatch.edges.store import FetchOutcome, Store
@@ -220,9 +222,6 @@ class Daemon:
     def run_digest(self, name: str) -> None:
         """Build and deliver today's digest of one profile (exactly once across workers: the
         digest row's unique (profile, period) key decides who builds it)."""
-        from feedwatch.cli.digest import output_dir, run_digest, topic_titles
-        from feedwatch.config.digests import digests_path, load_digests
-
         cfg = load_digests(digests_path(self.config.path))
         try:
             profile = cfg.profile(name)
@@ -315,8 +314,6 @@ class Daemon:
     def _schedule_digests(self) -> None:
         if self._scheduler is None:
             return
-        from feedwatch.config.digests import digests_path, load_digests
-
         try:
             profiles = load_digests(digests_path(self.config.path)).profiles
         except FeedwatchError as exc:

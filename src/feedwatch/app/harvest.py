@@ -24,13 +24,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import httpx
-
+from feedwatch.app.connectors import fetch_connector
+from feedwatch.core.entities import entity_map
 from feedwatch.core.extract import resolve_kind
-from feedwatch.core.extract.html import extract_article, find_next_page
+from feedwatch.core.extract.article import extract_article
+from feedwatch.core.extract.paging import find_next_page
 from feedwatch.core.extract.sitemap import SitemapEntry, newest_first, parse_sitemap, sitemap_items
 from feedwatch.core.normalise import MAX_SUMMARY, MAX_TITLE, check_date, plain_text
-from feedwatch.edges.http.fetch import FetchSettings, HostLimiter, fetch
+from feedwatch.edges.http.fetch import Client, FetchSettings, HostLimiter, fetch
 from feedwatch.edges.http.robots import RobotsCache
 from feedwatch.edges.store import SourceUpdate, Store
 from feedwatch.errors import FetchError
@@ -60,7 +61,7 @@ Offload = Callable[[Source, SourceState, FetchResult, datetime], Awaitable[Sourc
 class Harvest:
     """The shared tools of one run, passed to every source's fetch."""
 
-    client: httpx.AsyncClient
+    client: Client
     settings: FetchSettings
     limiter: HostLimiter
     robots: RobotsCache
@@ -107,6 +108,8 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
             classifier_version=h.classifier_version,
         )
 
+    if source.connector is not None:  # an open-data API (#17): feedwatch.app.connectors
+        return await fetch_connector(h, source, state)
     if source.kind in ROBOTS_KINDS:
         verdict = await h.robots.check(
             h.client, state.url, settings=h.settings, limiter=h.limiter, key=source.key
@@ -156,6 +159,7 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
     return replace(
         update,
         items=tuple(items),
+        entities=entity_map(items),  # after enrichment (#17)
         scores=scores,
         warnings=tuple(warnings),
         # the digest stands for this one page's items: not when later pages were read too

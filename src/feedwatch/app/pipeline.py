@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from feedwatch.app.harvest import DEFAULT_ENRICH_LIMIT, Harvest, Offload, fetch_source
 from feedwatch.config.sources import Config
+from feedwatch.core.entities import entity_map
 from feedwatch.core.extract import extract
 from feedwatch.core.normalise import normalise
 from feedwatch.core.schedule import max_age, next_check_at
@@ -149,6 +150,7 @@ def process(
         next_check_at=_after_success(source, state, result, now),
         scores=scores,
         classifier_version=classifier_version,
+        entities=entity_map(items),  # references cited (#17)
     )
 
 
@@ -402,22 +404,22 @@ def fetch_settings(config: Config) -> FetchSettings:
 
 def configured_topics(topics_path: str | None = None) -> Topics:
     """The topics of `topics_path`, else of config/topics.yaml when present, else the topics
-    that ship with feedwatch."""
-    from pathlib import Path
-
+    that ship with feedwatch (kept here for callers; the rule lives in config.topics)."""
+    from feedwatch.config.topics import topics_path as resolve
     from feedwatch.core.classify import load_topics
 
-    path = Path(topics_path) if topics_path else Path("config/topics.yaml")
-    return load_topics(path if topics_path or path.exists() else None)
+    return load_topics(resolve(topics_path))
 
 
 def make_classifier(topics_path: str | None = None) -> tuple[Classifier | None, str | None]:
-    """The topic classifier over configured_topics(topics_path), with the rules' version."""
-    from feedwatch.core.classify import classify
+    """The full topic decision (rules + model, see feedwatch.core.classify) over
+    configured_topics(topics_path) and the configured model, with its version."""
+    from feedwatch.config.topics import model_path
+    from feedwatch.core.classify import make_classifier as full_decision
 
-    topics = configured_topics(topics_path)
+    decide = full_decision(configured_topics(topics_path), model_path())
 
     def run(item: Item) -> Sequence[TopicScore]:
-        return classify(item.title, item.summary, topics, source=item.source)
+        return decide(item.title, item.summary, item.source)
 
-    return run, topics.version
+    return run, decide.version

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from string import Formatter
@@ -18,63 +17,24 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from feedwatch.config.sources import Duration, _describe, _error_loc, _load_yaml
+from feedwatch.config._yaml import describe, error_loc, load_yaml
+from feedwatch.config.sources import Duration
 from feedwatch.errors import ConfigError
+from feedwatch.types import DEFAULT_SUBJECT, DigestProfile, DigestsConfig, EmailOutput, SmtpConfig
 
 DIGESTS_FILE = "digests.yaml"
-DEFAULT_SUBJECT = "feedwatch {title}: {count} ({date})"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _ADDRESS_RE = re.compile(r"^[^\s<>@,;\"]+@[^\s<>@,;\"]+\.[^\s<>@,;\"]+$")
+__all__ = [
+    "DigestProfile",
+    "DigestsConfig",
+    "EmailOutput",
+    "SmtpConfig",
+    "digests_path",
+    "load_digests",
+    "parse_digests",
+]
 SUBJECT_FIELDS = ("profile", "title", "date", "count", "topics")
-
-
-@dataclass(frozen=True, slots=True)
-class EmailOutput:
-    to: tuple[str, ...]
-    cc: tuple[str, ...] = ()
-    sender: str = "feedwatch <feedwatch@localhost>"
-
-
-@dataclass(frozen=True, slots=True)
-class DigestProfile:
-    """One digest profile: what goes in, when, where it goes."""
-
-    name: str
-    title: str = ""
-    topics: tuple[str, ...] = ()  # empty: every topic
-    sources: tuple[str, ...] = ()  # empty: every source
-    schedule: str = "0 7 * * *"  # cron, Europe/Amsterdam
-    language: Literal["nl", "en"] = "nl"
-    empty: Literal["send", "skip"] = "send"
-    markdown: bool = True
-    markdown_dir: str | None = None  # default $FEEDWATCH_OUTPUT_DIR/digests
-    email: EmailOutput | None = None
-    subject: str = DEFAULT_SUBJECT
-    line: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpConfig:
-    host: str = "localhost"
-    port: int = 587
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    user: str | None = None
-    timeout: float = 30.0
-    retries: int = 3  # extra attempts after a temporary (4xx or connection) failure
-    retry_delay: float = 10.0  # seconds before the first retry; doubles each time
-
-
-@dataclass(frozen=True, slots=True)
-class DigestsConfig:
-    path: Path | None
-    profiles: tuple[DigestProfile, ...] = ()
-    smtp: SmtpConfig | None = None
-
-    def profile(self, name: str) -> DigestProfile:
-        for p in self.profiles:
-            if p.name == name:
-                return p
-        raise KeyError(name)
 
 
 class _Model(BaseModel):
@@ -204,15 +164,15 @@ def parse_digests(
     text: str, file: Path, *, environ: Mapping[str, str] | None = None
 ) -> DigestsConfig:
     _ = os.environ if environ is None else environ  # the password is read by the mail shell
-    data, lines = _load_yaml(text, file)
+    data, lines = load_yaml(text, file)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'profiles:' at the top level", file, 1)
     try:
         model = DigestsModel.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple("from" if p == "sender" else p for p in _error_loc(err))
-        raise ConfigError(_describe(err), file, lines.line_for(loc)) from None
+        loc = tuple("from" if p == "sender" else p for p in error_loc(err))
+        raise ConfigError(describe(err), file, lines.line_for(loc)) from None
     seen: dict[str, int] = {}
     profiles: list[DigestProfile] = []
     for i, p in enumerate(model.profiles):

@@ -11,15 +11,18 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from cssselect import HTMLTranslator, SelectorError
+from lxml import etree
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from feedwatch.config._yaml import Lines, load_yaml, validate
 from feedwatch.errors import ConfigError
-from feedwatch.types import Selectors, Source
+from feedwatch.textsafe import is_http_url
+from feedwatch.types import CONNECTOR_KINDS, ConnectorQuery, Selectors, Source
 
 DEFAULT_CONFIG_PATH = Path("config/feeds.yaml")
 
@@ -68,12 +71,83 @@ class SelectorsModel(_Model):
     summary: str | None = None
 
 
+_CONNECTOR_KEYS = (
+    "since",
+    "dossiers",
+    "committee",
+    "words",
+    "creators",
+    "subjects",
+    "publishers",
+    "types",
+    "collections",
+    "table",
+    "page_size",
+    "pause",
+)
+# which connector takes which of its keys (config/feeds.yaml's header documents them)
+CONNECTOR_KEYS: dict[str, frozenset[str]] = {
+    "tweedekamer": frozenset(
+        {"since", "dossiers", "committee", "words", "types", "collections", "page_size", "pause"}
+    ),
+    "officielebekendmakingen": frozenset(
+        {"since", "dossiers", "words", "creators", "types", "page_size", "pause"}
+    ),
+    "rechtspraak": frozenset({"since", "creators", "subjects", "types", "page_size", "pause"}),
+    "woo": frozenset({"since", "publishers", "words", "page_size", "pause"}),
+    "cbs": frozenset({"since", "table", "pause"}),
+}
+_WORD_RE = re.compile(r"^[\w-]+$")
+
+
 class SourceModel(_Model):
     key: str
     name: str
     url: str
     organisation: str = ""
-    kind: Literal["rss", "atom", "json", "html", "sitemap", "auto"] = "auto"
+    kind: Literal[
+        "rss",
+        "atom",
+        "json",
+        "html",
+        "sitemap",
+        "auto",
+        "tweedekamer",
+        "officielebekendmakingen",
+        "rechtspraak",
+        "woo",
+        "cbs",
+    ] = "auto"
+    domain: str | None = None
+    # connector keys (kinds tweedekamer, officielebekendmakingen, rechtspraak, woo, cbs)
+    since: date | None = None
+    dossiers: list[Annotated[int, Field(ge=1000, le=99999)]] = []
+    committee: str | None = None
+    words: list[str] = []
+    creators: list[str] = []
+    subjects: list[str] = []
+    publishers: list[str] = []
+    types: list[str] = []
+    collections: list[Literal["Document", "Zaak"]] = []
+    table: str | None = None
+    page_size: int | None = Field(default=None, ge=1, le=1000)
+    pause: Seconds | None = None
+
+    @field_validator("words")
+    @classmethod
+    def _words(cls, v: list[str]) -> list[str]:
+        for w in v:
+            if not _WORD_RE.match(w):
+                raise ValueError(f"expected single words (letters, digits, '-'), got {w!r}")
+        return v
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[0-9A-Za-z]{4,12}", v):
+            raise ValueError(f"expected a StatLine table id such as 83102NED, got {v!r}")
+        return v
+
     interval: Duration | None = None
     min_interval: Duration | None = None
     max_interval: Duration | None = None
@@ -125,10 +199,26 @@ class NetworkModel(_Model):
         return v
 
 
+_FOLLOW_RE = re.compile(r"^(kamerstuk|ecli|stcrt|stb|bwbr|celex):\S+$")
+
+
 class ConfigModel(_Model):
     defaults: DefaultsModel = DefaultsModel()
     network: NetworkModel = NetworkModel()
+    # dossiers followed: `feedwatch publish` writes an Atom and a JSON Feed for each
+    follow: list[str] = []
     sources: list[SourceModel] = []
+
+    @field_validator("follow")
+    @classmethod
+    def _follow(cls, v: list[str]) -> list[str]:
+        for ref in v:
+            if not _FOLLOW_RE.match(ref.strip()):
+                raise ValueError(
+                    "expected KIND:ID with KIND one of kamerstuk, ecli, stcrt, stb, bwbr, celex "
+                    f"(e.g. kamerstuk:36704), got {ref!r}"
+                )
+        return [ref.strip() for ref in v]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +239,7 @@ class Config:
     sources: tuple[Source, ...]
     network: NetworkConfig = NetworkConfig()
     default_interval: timedelta = timedelta(hours=1)
+    follow: tuple[str, ...] = ()  # entities (kind:id) with a published feed each
 
     def source(self, key: str) -> Source:
         for s in self.sources:
@@ -159,105 +250,48 @@ class Config:
 
 def check_url(v: str) -> str:
     """An absolute http(s) URL with a host, or ValueError in plain words."""
-    from urllib.parse import urlsplit
-
     v = v.strip()
-    try:
-        parts = urlsplit(v)
-        _ = parts.port  # raises on a bad port
-    except ValueError:
-        raise ValueError(f"expected an http(s) URL, got {v!r}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not is_http_url(v):
         raise ValueError(f"expected an http(s) URL such as https://example.org/feed, got {v!r}")
     if any(c.isspace() for c in v):
         raise ValueError(f"expected a URL without spaces, got {v!r}")
     return v
 
 
-# ---------------------------------------------------------------- YAML with line numbers
-
-
-class _Lines:
-    """Line numbers (1-based) of every mapping key and sequence item, by path."""
-
-    def __init__(self) -> None:
-        self.lines: dict[tuple[str | int, ...], int] = {}
-
-    def line_for(self, loc: tuple[str | int, ...]) -> int | None:
-        while loc:
-            if loc in self.lines:
-                return self.lines[loc]
-            loc = loc[:-1]
-        return self.lines.get(())
-
-
-def _construct(node: yaml.Node, path: tuple[str | int, ...], lines: _Lines, file: Path) -> Any:
-    lines.lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = _construct(key_node, (*path, "<key>"), lines, file)
-            if not isinstance(key, str):
-                raise ConfigError(
-                    f"expected a text key, got {key!r}", file, key_node.start_mark.line + 1
-                )
-            if key in out:
-                raise ConfigError(
-                    f"duplicate key {key!r} (first given on line {lines.lines[(*path, key)]})",
-                    file,
-                    key_node.start_mark.line + 1,
-                )
-            lines.lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, (*path, key), lines, file)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(child, (*path, i), lines, file) for i, child in enumerate(node.value)]
-    assert isinstance(node, yaml.ScalarNode)
-    return _SCALARS.construct_object(node)
-
-
-_SCALARS = yaml.SafeLoader("")  # only used to turn resolved scalar nodes into values
-# libyaml's composer when PyYAML was built with it (several times faster); same nodes and marks.
-COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _load_yaml(text: str, file: Path) -> tuple[Any, _Lines]:
-    lines = _Lines()
+def css_problem(css: str) -> str | None:
+    """Why `css` is not a CSS selector the HTML extractor can use, or None when it is."""
+    # cssselect turns CSS into XPath; lxml then compiles it, as the extractor does at fetch time.
     try:
-        node = yaml.compose(text, Loader=COMPOSER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ConfigError(f"not valid YAML: {exc.problem or exc}", file, line) from exc
-    if node is None:
-        return {}, lines
-    return _construct(node, (), lines, file), lines
+        etree.XPath(HTMLTranslator().css_to_xpath(css))
+    except SelectorError as exc:
+        return str(exc) or type(exc).__name__
+    except etree.XPathSyntaxError as exc:  # pragma: no cover - cssselect writes valid XPath
+        return str(exc)
+    return None
 
 
-def _describe(err: Mapping[str, Any]) -> str:
-    loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"])
-    loc = loc.replace(".[", "[")
-    kind = err["type"]
-    msg = str(err["msg"])
-    if kind == "extra_forbidden":
-        return f"unknown key {loc!r}"
-    if kind == "missing":
-        return f"missing field {loc!r}"
-    if kind == "literal_error":
-        return f"{loc}: {msg.replace('Input should be', 'expected')}, got {err.get('input')!r}"
-    if msg.startswith("Value error, "):
-        msg = msg.removeprefix("Value error, ")
-    else:
-        msg = f"{msg.replace('Input should be', 'expected')}, got {err.get('input')!r}"
-    return f"{loc}: {msg}"
+ENV_ALLOW_PRIVATE = "FEEDWATCH_ALLOW_PRIVATE"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
-def _error_loc(err: Mapping[str, Any]) -> tuple[str | int, ...]:
-    # pydantic adds the validator name for unions/annotated types (e.g. 'bool', 'list[str]');
-    # drop trailing parts that are not in the YAML.
-    return tuple(
-        p for p in err["loc"] if isinstance(p, int) or not p.startswith(("function-", "literal["))
-    )
+def allow_private_from_env(
+    allow: bool | tuple[str, ...], environ: Mapping[str, str]
+) -> bool | tuple[str, ...]:
+    """The one FEEDWATCH_ALLOW_PRIVATE rule (the environment beats the config file).
+
+    1/true/yes/on allows every private address; 0/false/no/off refuses them (an explicit
+    allow-list in the config stays); unset or empty keeps the config's `network.allow_private`.
+    Anything else is a ConfigError naming the variable.
+    """
+    raw = environ.get(ENV_ALLOW_PRIVATE, "").strip().lower()
+    if not raw:
+        return allow
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return allow if isinstance(allow, tuple) else False
+    raise ConfigError(f"{ENV_ALLOW_PRIVATE}: expected 1 or 0 (true/false, yes/no), got {raw!r}")
 
 
 def load_config(
@@ -279,17 +313,61 @@ def load_config(
     return parse_config(text, file, environ=env)
 
 
+def _connector(s: SourceModel, i: int, file: Path, lines: Lines) -> ConnectorQuery | None:
+    """The connector keys of source `i`, checked against its kind (file:line for a mistake)."""
+    given = [k for k in _CONNECTOR_KEYS if k in s.model_fields_set]
+    if s.kind not in CONNECTOR_KINDS:
+        if given:
+            raise ConfigError(
+                f"sources[{i}].{given[0]}: only connector sources ({', '.join(CONNECTOR_KINDS)}) "
+                f"take {given[0]!r} (kind is {s.kind!r})",
+                file,
+                lines.line_for(("sources", i, given[0])),
+            )
+        return None
+    allowed = CONNECTOR_KEYS[s.kind]
+    for k in given:
+        if k not in allowed:
+            raise ConfigError(
+                f"sources[{i}].{k}: a {s.kind} source does not take {k!r} "
+                f"(it takes {', '.join(sorted(allowed))})",
+                file,
+                lines.line_for(("sources", i, k)),
+            )
+    if s.selectors is not None:
+        raise ConfigError(
+            f"sources[{i}].selectors: only html sources take selectors (kind is {s.kind!r})",
+            file,
+            lines.line_for(("sources", i, "selectors")),
+        )
+    if s.kind == "cbs" and not s.table:
+        raise ConfigError(
+            f"sources[{i}]: a cbs source needs 'table:' (e.g. table: 83102NED)",
+            file,
+            lines.line_for(("sources", i)),
+        )
+    return ConnectorQuery(
+        since=s.since,
+        dossiers=tuple(s.dossiers),
+        committee=s.committee,
+        words=tuple(s.words),
+        creators=tuple(s.creators),
+        subjects=tuple(s.subjects),
+        publishers=tuple(s.publishers),
+        types=tuple(s.types),
+        collections=tuple(s.collections),
+        table=s.table,
+        page_size=s.page_size,
+        pause=s.pause,
+    )
+
+
 def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
-    data, lines = _load_yaml(text, file)
+    data, lines = load_yaml(text, file)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'sources:' at the top level", file, 1)
-    try:
-        model = ConfigModel.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = _error_loc(err)
-        raise ConfigError(_describe(err), file, lines.line_for(loc)) from None
+    model = validate(ConfigModel, data, lines, file)
 
     seen: dict[str, int] = {}
     sources: list[Source] = []
@@ -308,7 +386,18 @@ def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = N
                 file,
                 lines.line_for(("sources", i, "selectors")),
             )
+        connector = _connector(s, i, file, lines)
         sel = s.selectors
+        if sel is not None:
+            for name, css in sel.model_dump().items():
+                problem = css_problem(css) if css else None
+                if problem is not None:
+                    raise ConfigError(
+                        f"sources[{i}].selectors.{name}: expected a CSS selector, "
+                        f"got {css!r} ({problem})",
+                        file,
+                        lines.line_for(("sources", i, "selectors", name)),
+                    )
         sources.append(
             Source(
                 key=s.key,
@@ -324,6 +413,8 @@ def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = N
                 line=line,
                 min_interval=s.min_interval,
                 max_interval=s.max_interval,
+                connector=connector,
+                domain=s.domain,
             )
         )
 
@@ -331,8 +422,7 @@ def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = N
     allow: bool | tuple[str, ...] = (
         tuple(net.allow_private) if isinstance(net.allow_private, list) else net.allow_private
     )
-    if env.get("FEEDWATCH_ALLOW_PRIVATE", "").strip().lower() in ("1", "true", "yes", "on"):
-        allow = True
+    allow = allow_private_from_env(allow, env)
     return Config(
         path=file,
         sources=tuple(sources),
@@ -347,4 +437,5 @@ def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = N
             max_body=net.max_body,
         ),
         default_interval=model.defaults.interval,
+        follow=tuple(model.follow),
     )

@@ -17,13 +17,12 @@ from functools import lru_cache
 from statistics import median
 from string import Formatter
 from typing import Any, Literal, Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from feedwatch.config.digests import DigestProfile
-from feedwatch.types import Item
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+from feedwatch.core.links import linkify_html, linkify_md
+from feedwatch.textsafe import header_value, md_escape, md_url, one_line, safe_url
+from feedwatch.types import AMSTERDAM, DigestProfile, Item
 
 __all__ = [
     "Digest",
@@ -79,56 +78,6 @@ def period_for(day: date, tz: ZoneInfo | str = AMSTERDAM) -> Period:
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
     return Period(day=day, start=start.astimezone(UTC), end=end.astimezone(UTC), tz=zone.key)
-
-
-# ------------------------------------------------------------------------- safe strings
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_SPACE = re.compile(r"\s+")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>#|!~&{}$])")
-
-
-def one_line(text: str | None) -> str:
-    """Control characters and line breaks become spaces; runs of space collapse."""
-    if not text:
-        return ""
-    return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
-
-
-def md_escape(text: str | None) -> str:
-    """Source text made inert inside a Markdown line: no links, emphasis, HTML, tables, headings."""
-    return _MD_SPECIAL.sub(r"\\\1", one_line(text))
-
-
-def header_value(text: str | None, limit: int = 200) -> str:
-    """A mail header value: one line, no control characters, at most `limit` characters."""
-    value = one_line(text)
-    if len(value) > limit:
-        value = value[: limit - 1].rstrip() + "…"
-    return value
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL when it is an absolute http(s) URL with a host and no spaces, else None; quotes,
-    angle brackets, parentheses and backticks come back percent-encoded."""
-    if not url:
-        return None
-    url = url.strip()
-    if not url or _CONTROL.search(url) or any(c.isspace() for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-        _ = parts.port
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return md_url(url)
-
-
-def md_url(url: str) -> str:
-    """A safe URL as a Markdown link destination: characters that could end it are encoded."""
-    return quote(url, safe="/:?#@!$&'*+,;=%-._~[]")
 
 
 def shorten(text: str, limit: int = 220) -> str:
@@ -720,8 +669,8 @@ def render_markdown(d: Digest) -> str:
             out.append(
                 f"- **{md_escape(_date_label(e, d.lang))}** · {md_escape(src.name)} · {link}\\"
             )
-            if e.summary:
-                out.append(f"  {md_escape(e.summary)}\\")
+            if e.summary:  # references link to their official pages (core.links)
+                out.append(f"  {linkify_md(e.summary)}\\")
             tail = f"  _{lab['topics']}: {md_escape(', '.join(_topic_names(e, d)))}_"
             if len(e.sources) > 1:
                 also = [
@@ -854,6 +803,8 @@ def sanitise_html(fragment: str) -> str:
 
 def render_html(d: Digest) -> str:
     """The HTML mail part: Jinja2 with autoescape, inline CSS, then the nh3 allow-list."""
+    from markupsafe import Markup  # Jinja2's own dependency, loaded with it
+
     lab = _labels(d.lang)
     env = _jinja()
     body = env.get_template("digest_body.html.j2").render(
@@ -864,6 +815,7 @@ def render_html(d: Digest) -> str:
         date_label=lambda e: _date_label(e, d.lang),
         topic_names=lambda e: ", ".join(_topic_names(e, d)),
         one_line=one_line,
+        linkify=lambda text: Markup(linkify_html(text)),  # escaped; references as links
     )
     return str(
         env.get_template("digest.html.j2").render(

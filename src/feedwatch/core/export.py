@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 from xml.sax.saxutils import escape, quoteattr
 
-from feedwatch.core.digest import md_escape, md_url, one_line, safe_url
+from feedwatch.core.links import linkify_md
+from feedwatch.textsafe import md_escape, md_url, one_line, safe_url
 from feedwatch.types import Item
 
 __all__ = [
@@ -81,6 +82,7 @@ def item_record(row: ExportRow) -> dict[str, Any]:
         "topics": list(row.topics),
         "scores": {k: round(v, 3) for k, v in sorted(row.scores.items())},
         "lang": it.lang,
+        "entities": list(getattr(row, "entities", ())),  # kind:id (core.entities)
     }
 
 
@@ -147,6 +149,9 @@ def write_markdown(rows: Iterable[ExportRow], out: TextIO, title: str = "feedwat
         link = f"[{name}]({md_url(url)})" if url else name
         topics = ", ".join(md_escape(t) for t in row.topics) or "-"
         out.write(f"- {md_escape(when)} · `{md_escape(it.source)}` · {link} · _{topics}_\n")
+        refs = linkify_md(it.summary) if it.summary else ""
+        if "](" in refs:  # a summary that cites references: with links to their official pages
+            out.write(f"  {refs}\n")
         n += 1
     if n == 0:
         out.write("_geen berichten_\n")

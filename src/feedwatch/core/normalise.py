@@ -7,15 +7,16 @@ import hashlib
 import html
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
+from feedwatch.core.extract.dates import MAX_AHEAD, MIN_DATE
+from feedwatch.textsafe import is_http_url
 from feedwatch.types import DateSource, Item, RawItem
 
 MAX_TITLE = 300
 MAX_SUMMARY = 20_000
-MIN_DATE = datetime(1995, 1, 1, tzinfo=UTC)
-FUTURE_SLACK = timedelta(days=1)
+FUTURE_SLACK = MAX_AHEAD  # the plausibility bounds live in extract.dates, one set for all
 
 # Query parameters that only track the reader; removed from canonical URLs.
 _TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "piwik_", "matomo_", "hsa_", "_hs")
@@ -68,16 +69,6 @@ _DROP_ELEMENTS = re.compile(
 )
 _TAG_RE = re.compile(r"<[^>]*>")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
-
-
-def is_http_url(url: str | None) -> bool:
-    if not url:
-        return False
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 # An absolute URL that is canonical as it stands: lower-case http(s) scheme and host name,
@@ -189,7 +180,7 @@ def item_id(
 def normalise(
     source: str, raw: RawItem, fetched_at: datetime, *, base_url: str | None = None
 ) -> Item | None:
-    """RawItem -> Item, or None when the item has neither a usable link nor a title."""
+    """RawItem -> Item, or None when the item has no usable link, title or summary."""
     title = plain_text(raw.title, MAX_TITLE)
     summary = plain_text(raw.summary, MAX_SUMMARY)
     url = ""
@@ -199,10 +190,10 @@ def normalise(
         except ValueError:
             candidate = ""
         url = candidate
-    if not url and not title:
+    if not url and not title and not summary:
         return None
-    if not title:
-        title = summary[:MAX_TITLE] if summary else url
+    if not title:  # RSS 0.9x/2.0 allow an item with only a description: it names the item
+        title = plain_text(summary, 120) if summary else url
     guid = _CONTROL_RE.sub("", raw.guid).strip() if raw.guid else None
     if guid and is_http_url(guid):
         with contextlib.suppress(ValueError):

@@ -14,21 +14,13 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
-from feedwatch.config.digests import SmtpConfig
-from feedwatch.core.digest import header_value
-from feedwatch.errors import FeedwatchError
+from feedwatch.errors import DeliveryError
+from feedwatch.textsafe import header_value
+from feedwatch.types import SmtpConfig
 
 log = logging.getLogger("feedwatch.mail")
 
 PASSWORD_ENV = "FEEDWATCH_SMTP_PASSWORD"
-
-
-class DeliveryError(FeedwatchError):
-    """A message could not be delivered; `temporary` says whether a later try may succeed."""
-
-    def __init__(self, message: str, *, temporary: bool) -> None:
-        self.temporary = temporary
-        super().__init__(message)
 
 
 def build_message(

@@ -76,7 +76,7 @@ def extract(source: Source, result: FetchResult, now: datetime) -> Extracted:
         parsed = parse_feed(source.key, result.body, result.headers, url, now)
         return Extracted(parsed.items, parsed.warnings)
     if kind == "html":
-        from feedwatch.core.extract.html import extract_listing
+        from feedwatch.core.extract.listing import extract_listing
 
         if not result.body.strip():
             raise ExtractError(source.key, "empty response (200 with no body)")

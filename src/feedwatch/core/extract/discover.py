@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from feedwatch.core.extract.html import absolute_url, parse_page, text_of
+from feedwatch.core.extract.page import absolute_url, parse_page, text_of
 
 __all__ = [
     "COMMON_FEED_PATHS",

@@ -7,37 +7,34 @@ stays the parser of everything unusual: bozo (not well-formed) feeds, other enco
 xml:base, xhtml content, RSS 1.0/0.9x and Atom 0.3, unknown elements inside an item, markup
 inside a title, duplicate fields. tests/core/test_fastparse.py checks that both paths agree.
 
+What real publishers add is read or skipped here, not handed over: categories (any number:
+every WordPress feed), a channel <image>, <textInput>, Dublin Core (dc:creator, dc:date,
+dc:title, dc:language, dc:subject), enclosures (kept as links, as feedparser does), Media RSS
+elements that carry no title or description, and the WordPress/Drupal extension namespaces
+(wfw, slash, sy, feedburner, georss) that feedparser keeps under names feeds.py never reads.
+
 Safety: lxml is given bytes (never a file name or URL), no network, no DTD, no entity
 expansion; a document with any DOCTYPE is refused here (feedparser's path strips them first).
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin
 
-etree: Any = importlib.import_module("lxml.etree")  # lxml ships no type hints
+from feedwatch.core.extract.xmlsafe import etree, safe_xml_parser
 
 __all__ = ["parse_common"]
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 DC = "{http://purl.org/dc/elements/1.1/}"
+MEDIA = "{http://search.yahoo.com/mrss/}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-    recover=False,
-)
 _DECL_ENCODING = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
 _UTF8 = frozenset({"utf-8", "utf8"})
 # feedparser maps U+0080-U+009F to windows-1252 characters; such text is left to it.
@@ -47,8 +44,31 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _TYPE_ALIASES = {"text": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
 
 # Children of an RSS <item> / Atom <entry> that do not change what feeds.py reads.
-_RSS_IGNORED = frozenset({"category", "comments", "enclosure"})
+_RSS_IGNORED = frozenset(
+    {"category", "comments"}
+    | {DC + t for t in ("subject", "rights", "publisher", "format", "type", "identifier",
+                        "coverage", "relation")}
+)  # fmt: skip
 _ATOM_IGNORED = frozenset({ATOM + "category", ATOM + "rights"})
+# Extension namespaces whose elements feedparser keeps under keys feeds.py does not read.
+_IGNORED_NS = (
+    "{http://wellformedweb.org/CommentAPI/}",
+    "{http://purl.org/rss/1.0/modules/slash/}",
+    "{http://purl.org/rss/1.0/modules/syndication/}",
+    "{http://rssnamespace.org/feedburner/ext/1.0}",
+    "{http://www.georss.org/georss}",
+    "{http://www.w3.org/2003/01/geo/wgs84_pos#}",
+    "{com-wordpress:feed-additions:1}",
+    "{http://purl.org/syndication/thread/1.0}",
+)
+# Media RSS elements that feedparser reads into an item's title or summary.
+_MEDIA_TEXT = frozenset({MEDIA + "title", MEDIA + "description", MEDIA + "text"})
+# Children of an Atom <feed> besides entries and the title: nothing feeds.py reads.
+_ATOM_FEED_IGNORED = frozenset(
+    ATOM + t
+    for t in ("link", "id", "updated", "author", "contributor", "generator", "icon", "logo",
+              "rights", "subtitle", "category")
+)  # fmt: skip
 
 
 class _Unusual(Exception):
@@ -65,9 +85,14 @@ def parse_common(body: bytes, headers: Mapping[str, str], url: str) -> dict[str,
         return None
     if "content-language" in headers or headers.get("content-location") != url:
         return None
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    body = body.lstrip()  # whitespace before the prolog (feeds.py strips it for feedparser too)
     try:
-        root = etree.fromstring(body, _PARSER)
+        root = etree.fromstring(body, safe_xml_parser())
     except (etree.XMLSyntaxError, ValueError, LookupError):  # UnicodeError is a ValueError
+        return None
+    if root is None:
         return None
     try:
         if root.tag == "rss" and root.get("version", "") in ("2.0", "0.92", "0.91"):
@@ -118,7 +143,16 @@ def _text(el: Any) -> str:
     return str(text).strip()
 
 
+# An absolute http(s) URL that urljoin would hand back unchanged (no dot segments, no "//"
+# after the scheme's, nothing but plain URL characters): most links of most feeds.
+_PLAIN_ABSOLUTE = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::\d+)?(?:/(?!\.\.?(?:/|$))[^\s/?#]*)*(?:\?[^\s#]*)?"
+)
+
+
 def _resolve(base: str, value: str) -> str:
+    if _PLAIN_ABSOLUTE.fullmatch(value):
+        return value
     value = _URI_FIX.sub(r"\1\3", value)
     try:
         return urljoin(base, value)
@@ -132,31 +166,68 @@ def _once(seen: set[str], tag: str) -> None:
     seen.add(tag)
 
 
+def _skippable(el: Any) -> bool:
+    """An element whose content never reaches a field feeds.py reads (on either path)."""
+    tag = el.tag
+    if not isinstance(tag, str):
+        return True  # a comment or processing instruction (already removed) or an entity
+    if tag.startswith(_IGNORED_NS):
+        return True
+    if tag.startswith(MEDIA):
+        # media:content / thumbnail / group are skipped unless a title or text sits inside
+        return tag not in _MEDIA_TEXT and not any(
+            isinstance(d.tag, str) and d.tag in _MEDIA_TEXT for d in el.iterdescendants()
+        )
+    return False
+
+
+def _enclosure(el: Any, url: str) -> dict[str, str]:
+    """An <enclosure> as feedparser keeps it: a link with rel="enclosure" (url -> href)."""
+    if len(el) or el.get(XML_BASE) is not None:
+        raise _Unusual
+    link = {k: v for k, v in el.attrib.items() if k in ("type", "length")}
+    href = el.get("url") or el.get("href")
+    if not href:
+        raise _Unusual
+    link["href"] = href.strip()
+    link["rel"] = "enclosure"
+    return link
+
+
+def _base(el: Any, url: str) -> str:
+    """The base URL inside ``el``: its xml:base (Drupal puts one on <rss>) resolved on ``url``."""
+    value = el.get(XML_BASE)
+    return url if value is None else _resolve(url, value.strip())
+
+
 def _rss(root: Any, url: str) -> dict[str, Any]:
-    if root.get(XML_BASE) is not None or root.get(XML_LANG) is not None:
+    if root.get(XML_LANG) is not None:
         raise _Unusual
     channels = [c for c in root if c.tag == "channel"]
     if len(channels) != 1 or len(root) != 1:
         raise _Unusual
     channel = channels[0]
-    if channel.get(XML_BASE) is not None or channel.get(XML_LANG) is not None:
+    if channel.get(XML_LANG) is not None:
         raise _Unusual
+    url = _base(channel, _base(root, url))
     feed: dict[str, Any] = {}
     entries: list[dict[str, Any]] = []
     for child in channel:
         tag = child.tag
         if tag == "item":
             entries.append(_rss_item(child, url))
-        elif tag == "title":
+        elif tag in ("title", DC + "title"):
             if "title" in feed:
                 raise _Unusual
             feed["title"] = _text(child)
-        elif tag == "language":
+        elif tag in ("language", DC + "language"):
             if "language" in feed:
                 raise _Unusual
             feed["language"] = _text(child)
-        elif tag in ("image", "textinput", "textInput") or not isinstance(tag, str):
-            raise _Unusual  # their titles and links are feedparser's to sort out
+        elif isinstance(tag, str) and tag.startswith((ATOM, MEDIA)) and tag != ATOM + "link":
+            raise _Unusual  # an atom:title or a channel-level media text: feedparser's
+        # everything else at channel level (link, description, image, textInput, generator,
+        # lastBuildDate, sy:*, itunes:*, atom:link) holds nothing feeds.py reads
     return {"version": "rss20", "bozo": 0, "feed": feed, "entries": entries}
 
 
@@ -166,10 +237,17 @@ def _rss_item(item: Any, url: str) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     seen: set[str] = set()
     guid_is_link = False
+    links: list[dict[str, str]] = []
     for child in item:
         tag = child.tag
-        _once(seen, tag)
-        if tag == "title":
+        if tag in _RSS_IGNORED or _skippable(child):
+            continue
+        if tag == "enclosure":
+            enc = _enclosure(child, url)
+            links.append(enc)
+            continue
+        _once(seen, "title" if tag == DC + "title" else tag)
+        if tag in ("title", DC + "title"):
             entry["title"] = _text(child)
             entry["title_detail"] = {"language": None}
         elif tag == "link":
@@ -194,9 +272,13 @@ def _rss_item(item: Any, url: str) -> dict[str, Any]:
             entry["author"] = value
         elif tag == DC + "date":
             entry["updated"] = _text(child)
-        elif tag not in _RSS_IGNORED:
+        elif tag == DC + "language":
+            entry["language"] = _text(child)
+        else:
             raise _Unusual
-    if "link" not in entry and guid_is_link and entry.get("id"):
+    if links:
+        entry["links"] = links
+    if "link" not in entry and guid_is_link and entry.get("id") and "guid" in seen:
         entry["link"] = entry["id"]
     if "summary" not in entry and "content" in entry:
         entry["summary"] = entry["content"][0]["value"]
@@ -232,8 +314,10 @@ def _atom(root: Any, url: str) -> dict[str, Any]:
                 raise _Unusual
             _atom_type(child)
             feed["title"] = _text(child)
-        elif not isinstance(tag, str) or not tag.startswith(ATOM):
-            raise _Unusual
+        elif tag in _ATOM_FEED_IGNORED or _skippable(child):
+            continue
+        else:
+            raise _Unusual  # an Atom <item>, dc:title, ...: feedparser
     return {"version": "atom10", "bozo": 0, "feed": feed, "entries": entries}
 
 
@@ -248,6 +332,8 @@ def _atom_entry(entry_el: Any, url: str, lang: str | None) -> dict[str, Any]:
     content: str | None = None
     for child in entry_el:
         tag = child.tag
+        if tag in _ATOM_IGNORED:
+            continue  # any number of categories
         if tag == ATOM + "link":
             if len(child) or child.get(XML_BASE) is not None:
                 raise _Unusual
@@ -284,7 +370,9 @@ def _atom_entry(entry_el: Any, url: str, lang: str | None) -> dict[str, Any]:
             content = _text(child)
         elif tag == ATOM + "author":
             entry["author"] = _atom_author(child)
-        elif tag not in _ATOM_IGNORED:
+        elif tag == DC + "language":
+            entry["language"] = _text(child)
+        elif tag not in _ATOM_IGNORED and not _skippable(child):
             raise _Unusual
     if html_link is not None:
         entry["link"] = html_link

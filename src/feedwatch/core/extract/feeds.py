@@ -13,13 +13,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_tz
+from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
-from feedwatch.core.extract import fastfeed
+from feedwatch.core.extract import dates, fastfeed
 from feedwatch.errors import ExtractError
 from feedwatch.types import RawItem
 
@@ -33,21 +32,13 @@ _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
-_ROOT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.I | re.S)
-_TZ_NAMES = {
-    "CET": 1,
-    "CEST": 2,
-    "MET": 1,
-    "MEST": 2,
-    "WET": 0,
-    "WEST": 1,
-    "BST": 1,
-    "UT": 0,
-    "UTC": 0,
-    "GMT": 0,
-    "Z": 0,
-}
-_RFC822_TZ = re.compile(r"\s([A-Z]{1,5})\s*$")
+# A feed root element inside something else (an Atom feed in an XHTML wrapper).
+_FEED_ROOT = re.compile(
+    rb"<(?:[\w.-]+:)?(?:feed\b[^>]*http://www\.w3\.org/2005/Atom|rss\b[^>]*version\s*=|RDF\b)",
+    re.I,
+)
+_ENTRY_START = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]", re.I)
+_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +58,17 @@ def parse_feed(
         raise ExtractError(key, "empty response (200 with no body)")
     if stripped[:1] in (b"{", b"["):
         return parse_json_feed(key, body, now)
-    if _HTML_START.match(body[:4096]):
+    if _HTML_START.match(body[:4096]) and not _FEED_ROOT.search(body[:65536]):
         raise ExtractError(key, "got an HTML page where a feed was expected")
-    return _parse_xml_feed(key, body, headers, url, now)
+    return _parse_xml_feed(key, _trim_prolog(body), headers, url, now)
+
+
+def _trim_prolog(body: bytes) -> bytes:
+    """Drop a UTF-8 BOM and whitespace before the first "<" (an XML declaration must be first;
+    PHP and template systems often put a newline before it)."""
+    start = body[3:] if body.startswith(b"\xef\xbb\xbf") else body
+    trimmed = start.lstrip(b" \t\r\n")
+    return trimmed if trimmed.startswith(b"<") else body
 
 
 def _safe_xml(body: bytes) -> bytes:
@@ -108,6 +107,12 @@ def _parse_xml_feed(
             )
         except UnicodeError as exc:  # feedparser 6.0.14 on &#xD800; or a non-ASCII encoding name
             raise ExtractError(key, f"not a valid feed: {_bozo_words(exc)}") from None
+        except (TypeError, KeyError, AttributeError, IndexError, ValueError) as exc:
+            # feedparser's loose parser on broken markup (an <image><width/> without a value,
+            # an end tag it has no context for): found by fuzz/run.py; the body is not usable
+            raise ExtractError(
+                key, f"not a valid feed: the parser failed ({type(exc).__name__})"
+            ) from None
     entries = parsed.get("entries") or []
     version = parsed.get("version")
     warnings: list[str] = []
@@ -117,7 +122,7 @@ def _parse_xml_feed(
             reason = _bozo_words(bozo)
             if not entries:
                 raise ExtractError(key, f"not a valid feed: {reason}")
-            if _cut_off(body):  # the last entry may stop halfway: never store half an item
+            if _last_entry_cut_off(body):  # never store half an item; keep the whole ones
                 entries = entries[:-1]
                 if not entries:
                     raise ExtractError(key, f"not a valid feed: {reason}; the body is cut off")
@@ -151,9 +156,16 @@ def _parse_xml_feed(
     )
 
 
-def _cut_off(body: bytes) -> bool:
-    """True when the document does not end with the end tag of a feed's root element."""
-    return _ROOT_END.search(body[-256:]) is None
+def _last_entry_cut_off(body: bytes) -> bool:
+    """True when the last <item>/<entry> that starts has no end tag (the body stops inside it).
+
+    A body that stops after a complete item (``</channel>`` without ``</rss>``, or ``</rss``
+    without ``>``) keeps every item; only an item cut in half is dropped.
+    """
+    last_end = max((m.end() for m in _ENTRY_START.finditer(body)), default=None)
+    if last_end is None:
+        return False
+    return _ENTRY_END.search(body, last_end) is None
 
 
 def _bozo_words(exc: object) -> str:
@@ -165,9 +177,16 @@ def _bozo_words(exc: object) -> str:
 def _entry_item(entry: Mapping[str, Any], feed_lang: str | None, now: datetime) -> RawItem:
     link = entry.get("link")
     if not link:
-        for candidate in entry.get("links") or []:
-            if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
-                link = candidate["href"]
+        for rel in ("alternate", "enclosure"):  # an item with only an enclosure: its URL
+            link = next(
+                (
+                    c["href"]
+                    for c in entry.get("links") or []
+                    if c.get("rel", "alternate") == rel and c.get("href")
+                ),
+                None,
+            )
+            if link:
                 break
     summary = entry.get("summary")
     if not summary:
@@ -178,7 +197,11 @@ def _entry_item(entry: Mapping[str, Any], feed_lang: str | None, now: datetime) 
     updated = parse_feed_date(entry.get("updated"), now)
     if published is None:
         published = parse_feed_date(entry.get("created"), now)
-    lang = _lang((entry.get("title_detail") or {}).get("language")) or feed_lang
+    lang = (
+        _lang(entry.get("language"))  # dc:language of the item
+        or _lang((entry.get("title_detail") or {}).get("language"))
+        or feed_lang
+    )
     return RawItem(
         title=_str(entry.get("title")),
         link=_str(link),
@@ -211,78 +234,12 @@ def _newest(items: list[RawItem], n: int) -> list[RawItem]:
 
 
 def parse_feed_date(value: object, now: datetime | None = None) -> datetime | None:
-    """A feed date string (RFC 822 or ISO 8601, with CET/CEST known) -> aware UTC, or None.
+    """A feed date string -> aware UTC, or None (rules: ``dates.parse_feed_date``).
 
-    Strict on purpose: feedparser's own date parser turns month 13 into next year and reads
-    CEST as UTC (RELIABILITY.md §8). Dutch spellings go to extract.dates when present.
+    ``now`` is accepted for callers of the old signature; the rules do not depend on it
+    (plausibility against the fetch time is normalise's job).
     """
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if not text or len(text) > 100:
-        return None
-    result = _parse_iso(text) or _parse_rfc822(text)
-    if result is None and now is not None:
-        result = _parse_other(text, now)
-    return result
-
-
-def _parse_iso(text: str) -> datetime | None:
-    if not text[:4].isdigit():
-        return None
-    candidate = text.replace(" ", "T", 1) if len(text) > 10 and text[10] == " " else text
-    try:
-        dt = datetime.fromisoformat(candidate)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        # An ISO date without offset in a feed: take it as UTC, as feed readers do.
-        dt = dt.replace(tzinfo=UTC)
-    try:
-        return dt.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
-
-
-def _parse_rfc822(text: str) -> datetime | None:
-    offset: int | None = None
-    m = _RFC822_TZ.search(text)
-    if m and m.group(1) in _TZ_NAMES:
-        offset = _TZ_NAMES[m.group(1)] * 3600
-        text = text[: m.start()] + " +0000"
-    try:
-        parts = parsedate_tz(text)
-    except (ValueError, IndexError, TypeError):
-        return None
-    if parts is None:
-        return None
-    year, month, day, hour, minute, second = parts[:6]
-    tz_offset = parts[9] if offset is None else offset
-    if tz_offset is None or abs(tz_offset) >= 24 * 3600:
-        if tz_offset is not None:
-            return None
-        tz_offset = 0
-    try:
-        dt = datetime(
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            min(second, 59),
-            tzinfo=timezone(timedelta(seconds=tz_offset)),
-        )
-        return dt.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
-def _parse_other(text: str, now: datetime) -> datetime | None:
-    try:
-        from feedwatch.core.extract import dates
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return None
-    return dates.parse_date(text, now=now)
+    return dates.parse_feed_date(value)
 
 
 def parse_json_feed(key: str, body: bytes, now: datetime | None = None) -> ParsedFeed:
@@ -309,15 +266,19 @@ def parse_json_feed(key: str, body: bytes, now: datetime | None = None) -> Parse
         updated = parse_feed_date(entry.get("date_modified"), now)
         authors = entry.get("authors") or ([entry["author"]] if entry.get("author") else [])
         author = None
-        if authors and isinstance(authors[0], dict):
-            author = _str(authors[0].get("name"))
-        summary = entry.get("summary") or entry.get("content_text") or entry.get("content_html")
+        if isinstance(authors, list) and authors and isinstance(authors[0], dict):
+            author = _jstr(authors[0].get("name"))
+        summary = (
+            _jstr(entry.get("summary"))
+            or _jstr(entry.get("content_text"))
+            or _jstr(entry.get("content_html"))
+        )
         items.append(
             RawItem(
-                title=_str(entry.get("title")),
-                link=_str(entry.get("url") or entry.get("external_url")),
-                guid=_str(entry.get("id")),
-                summary=_str(summary),
+                title=_jstr(entry.get("title")),
+                link=_jstr(entry.get("url")) or _jstr(entry.get("external_url")),
+                guid=_json_id(entry.get("id")),
+                summary=summary,
                 published=published,
                 updated=updated,
                 date_source="feed" if (published or updated) else None,
@@ -333,7 +294,20 @@ def parse_json_feed(key: str, body: bytes, now: datetime | None = None) -> Parse
     if len(items) > MAX_ITEMS:
         warnings.append(f"kept the newest {MAX_ITEMS} of {len(items)} entries")
         items = _newest(items, MAX_ITEMS)
-    title = data.get("title")
     return ParsedFeed(
-        items=tuple(items), warnings=tuple(warnings), title=_str(title), lang=feed_lang
+        items=tuple(items), warnings=tuple(warnings), title=_jstr(data.get("title")), lang=feed_lang
     )
+
+
+def _jstr(value: object) -> str | None:
+    """A JSON Feed text field: strings only (a number is not a title, nor a link)."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _json_id(value: object) -> str | None:
+    """A JSON Feed id: a string, or a number coerced to one (JSON Feed 1.1 says readers must)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    return _jstr(value)

@@ -9,18 +9,17 @@ bounds the URLs but is never stored as a publication date; ``news:publication_da
 
 from __future__ import annotations
 
-import importlib
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from feedwatch.core.extract.dates import parse_iso_datetime
+from feedwatch.core.extract.encoding import xml_encoding
+from feedwatch.core.extract.xmlsafe import etree, safe_xml_parser
 from feedwatch.types import RawItem
 
 __all__ = ["Sitemap", "SitemapEntry", "newest_first", "parse_sitemap", "sitemap_items"]
-
-_etree: Any = importlib.import_module("lxml.etree")
 
 MAX_INFLATED = 50 * 1024 * 1024  # the sitemaps.org limit for one (uncompressed) file
 MAX_URLS = 50_000  # the sitemaps.org limit of URLs per file
@@ -84,19 +83,12 @@ def parse_sitemap(body: bytes, *, now: datetime) -> Sitemap:
         body = _inflate(body)
     if not body.strip():
         raise ValueError("empty sitemap")
-    parser = _etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
     try:
-        root = _etree.fromstring(body, parser)
-    except _etree.XMLSyntaxError as exc:
-        raise ValueError(f"not well-formed XML: {exc}") from exc
+        root = etree.fromstring(body, safe_xml_parser(encoding=xml_encoding(body)))
+    except (etree.XMLSyntaxError, LookupError, ValueError) as exc:  # an unknown codec name
+        raise ValueError(f"not well-formed XML: {str(exc)[:200]}") from None
+    if root is None:
+        raise ValueError("not well-formed XML: no root element")
     kind = _local(root.tag)
     if kind not in ("sitemapindex", "urlset"):
         raise ValueError(f"not a sitemap: the root element is <{kind or '?'}>")

@@ -83,6 +83,10 @@ class FetchSettings:
     policy: AddressPolicy = field(default_factory=AddressPolicy)
 
 
+# The shared client type, for the shells that hold one (they never import httpx themselves).
+Client = httpx.AsyncClient
+
+
 def make_client(
     settings: FetchSettings | None = None, *, resolver: Resolver | None = None
 ) -> httpx.AsyncClient:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TypeAlias
 
 import anyio
@@ -23,7 +23,6 @@ IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver: TypeAlias = Callable[[str, int], Awaitable[Sequence[str]]]
 
-ENV_ALLOW_PRIVATE = "FEEDWATCH_ALLOW_PRIVATE"
 
 _N = ipaddress.ip_network
 
@@ -162,26 +161,6 @@ class AddressPolicy:
             except ValueError:
                 raise ValueError(f"not an IP address or network: {entry!r}") from None
         return cls(allowed=tuple(networks))
-
-
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
-
-
-def policy_from_env(base: AddressPolicy, environ: Mapping[str, str]) -> AddressPolicy:
-    """Apply FEEDWATCH_ALLOW_PRIVATE (the environment beats the config file).
-
-    "1"/"true"/"yes"/"on" allow private addresses, "0"/"false"/"no"/"off" refuse them (the
-    allow-list stays), unset or empty keeps `base`; anything else raises ValueError.
-    """
-    raw = environ.get(ENV_ALLOW_PRIVATE, "").strip().lower()
-    if not raw:
-        return base
-    if raw in _TRUE:
-        return replace(base, allow_private=True)
-    if raw in _FALSE:
-        return replace(base, allow_private=False)
-    raise ValueError(f"{ENV_ALLOW_PRIVATE} must be 1 or 0, not {raw!r}")
 
 
 class AddressRefusedError(Exception):

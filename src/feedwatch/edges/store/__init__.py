@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
 from feedwatch.core.schedule import typical_gap
+from feedwatch.edges.store.entities import EntityStore
 from feedwatch.edges.store.models import fetches, item_topics, items, metadata, sources, workers
 from feedwatch.edges.store.views import StoreViews
 from feedwatch.errors import StorageError
@@ -78,6 +79,11 @@ class SourceUpdate:
     # The body was byte-identical to the last one read, which held this many items: not re-read,
     # they count as unchanged.
     same_body_items: int | None = None
+    # #17: entities (kind:id) per item id, computed in core (None: not computed, left alone);
+    # a connector's (doc_kind, details) per item id and where its next run resumes
+    entities: dict[str, tuple[str, ...]] | None = None
+    documents: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,7 @@ class ItemRow:
     item: Item
     topics: tuple[str, ...] = ()
     scores: dict[str, float] = field(default_factory=dict)
+    entities: tuple[str, ...] = ()  # kind:id (#17)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +161,7 @@ def _alembic_config(connection: Connection) -> Any:
     return cfg
 
 
-class Store(StoreViews):
+class Store(EntityStore, StoreViews):
     """The database: sources' fetch state, items, topic scores and the fetch log."""
 
     def __init__(self, url: str | None = None, *, auto_upgrade: bool = True) -> None:
@@ -540,6 +547,7 @@ class Store(StoreViews):
         full = [u for u in updates if not _state_only(u)]
         done = dict(zip(map(id, plain), self._write_states(conn, plain), strict=True))
         done.update(zip(map(id, full), self._write_full(conn, full), strict=True))
+        self._write_connector_extras(conn, updates)  # entities, cursors (#17, store/entities.py)
         return [done[id(u)] for u in updates]
 
     def _write_states(self, conn: Connection, ups: Sequence[SourceUpdate]) -> list[FetchOutcome]:
@@ -880,12 +888,18 @@ class Store(StoreViews):
             for part in result.partitions():
                 rows = list(part)
                 topic_map = self._topics_for(conn, [r.id for r in rows])
+                entity_map = self._entities_for(conn, [r.id for r in rows])  # #17
                 zeros = dict.fromkeys(q.score_topics, 0.0)
                 for r in rows:
                     assigned, scores = topic_map.get(r.id, ((), {}))
                     if zeros and r.classifier_version is not None:
                         scores = zeros | scores
-                    yield ItemRow(item=_item(r), topics=assigned, scores=scores)
+                    yield ItemRow(
+                        item=_item(r),
+                        topics=assigned,
+                        scores=scores,
+                        entities=entity_map.get(r.id, ()),
+                    )
 
     def _topics_for(
         self, conn: Connection, ids: list[str]

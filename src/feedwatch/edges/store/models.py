@@ -66,7 +66,9 @@ sources = Table(
     Column("key", String(100), primary_key=True),
     Column("name", Text, nullable=False, default=""),
     Column("organisation", Text, nullable=False, default=""),
-    Column("kind", String(20), nullable=False, default="auto"),
+    # 40 since migration 0007 (connector kinds); SQLite enforces no length, and widening it
+    # there would rebuild the table, whose drop cascades to every item: it stays 20 there
+    Column("kind", String(40).with_variant(String(20), "sqlite"), nullable=False, default="auto"),
     Column("config_url", Text, nullable=False),  # as written in the config
     Column("url", Text, nullable=False),  # current: config_url or where a 301/308 led
     Column("enabled", Boolean, nullable=False, default=True),
@@ -208,4 +210,31 @@ workers = Table(
     Column("heartbeat_at", UTCDateTime, nullable=False),
     Column("stopped_at", UTCDateTime, nullable=True),
     Column("info", JSON, nullable=False, default=dict),  # next jobs, counters
+)
+
+# ------------------------------------------------------ entities and connectors (migration 0007)
+
+item_entities = Table(
+    "item_entities",
+    metadata,
+    Column("item_id", String(40), ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # kamerstuk | ecli | stcrt | stb | bwbr | celex
+    Column("ref", String(200), primary_key=True),  # the id part of kind:id
+    Index("ix_item_entities_kind_ref", "kind", "ref"),
+)
+
+item_documents = Table(  # what a connector says of a document beyond the item's fields
+    "item_documents",
+    metadata,
+    Column("item_id", String(40), ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("doc_kind", Text, nullable=False, default=""),  # Motie, Kamerstuk, Uitspraak, ...
+    Column("details", JSON, nullable=False, default=dict),  # decision_date, file_hash, ...
+)
+
+connector_cursors = Table(  # where a connector source's next run resumes
+    "connector_cursors",
+    metadata,
+    Column("source", String(100), ForeignKey("sources.key", ondelete="CASCADE"), primary_key=True),
+    Column("cursor", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

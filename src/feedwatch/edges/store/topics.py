@@ -195,3 +195,21 @@ def near_misses(
             )
             for row in conn.execute(stmt).all()
         ]
+
+
+def manual_labels(store: Store) -> list[tuple[Item, dict[str, bool]]]:
+    """Every item a person labelled with `feedwatch label`, with its decisions (topic ->
+    assigned), by item id: what `feedwatch train` learns from beside the labelled files."""
+    stmt = (
+        select(items, item_topics.c.topic, item_topics.c.assigned)
+        .join(item_topics, item_topics.c.item_id == items.c.id)
+        .where(item_topics.c.origin == "manual")
+        .order_by(items.c.id, item_topics.c.topic)
+    )
+    out: dict[str, tuple[Item, dict[str, bool]]] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(stmt).all():
+            if row.id not in out:
+                out[row.id] = (_item(row), {})
+            out[row.id][1][row.topic] = bool(row.assigned)
+    return list(out.values())

@@ -133,6 +133,11 @@ class StoreViews:
 
     engine: Engine
 
+    def ping(self) -> None:
+        """One round trip to the database (the web's /healthz); raises what the driver raises."""
+        with self.engine.connect() as conn:
+            conn.execute(select(literal(1)))
+
     # ------------------------------------------------------------------ item pages
 
     def item_page(self, q: PageQuery) -> tuple[list[PageRow], Cursor | None]:
