@@ -512,3 +512,63 @@ def test_a_broken_database_gives_an_error_page_not_a_traceback(tmp_path: Path) -
         assert "Traceback" not in r.text and "item_topics" not in r.text
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     store.close()
+
+
+def test_dossier_timeline_and_entity_links(store: Store) -> None:
+    def item(item_id: str, source: str, day: int, title: str) -> Item:
+        return Item(
+            id=item_id,
+            source=source,
+            url=f"https://example.org/{item_id}",
+            title=title,
+            summary="",
+            published=datetime(2026, 11, day, 10, 0, tzinfo=UTC),
+            date_source="feed",
+            first_seen=datetime(2026, 11, 25, tzinfo=UTC),
+            content_hash=item_id,
+        )
+
+    put(store, make_rows(hostile=False))  # the sources
+    cites = {
+        "d1": ("kamerstuk:36704",),
+        "d2": ("kamerstuk:36704", "ecli:ECLI:NL:RVS:2026:7012"),
+        "d3": ("ecli:ECLI:NL:RVS:2026:7012",),
+    }
+    for key, items_ in (
+        ("rijk", (item("d1", "rijk", 3, "Kamerbrief over 36704"),)),
+        (
+            "krant",
+            (
+                item("d2", "krant", 1, "Raad van State over wet 36704"),
+                item("d3", "krant", 5, "Uitspraak"),
+            ),
+        ),
+    ):
+        store.apply(
+            SourceUpdate(
+                key=key,
+                started_at=datetime(2026, 11, 25, tzinfo=UTC),
+                duration=0.1,
+                outcome="ok",
+                url=f"https://{key}.example/f",
+                items=items_,
+                entities={i.id: cites[i.id] for i in items_},
+            )
+        )
+    with client_for(store) as c:
+        page = c.get("/dossiers/kamerstuk:36704")
+        assert page.status_code == 200
+        assert item_ids(page.text) == ["d2", "d1"]  # oldest first
+        assert 'href="https://zoek.officielebekendmakingen.nl/dossier/36704"' in page.text
+        assert 'href="/dossiers/ecli:ECLI:NL:RVS:2026:7012"' in page.text  # d2's other reference
+        assert item_ids(c.get("/dossiers/kamerstuk:36%20704").text) == ["d2", "d1"]  # as typed
+        assert item_ids(c.get("/dossiers/kamerstuk:36704?source=rijk").text) == ["d1"]
+        assert item_ids(c.get("/dossiers/kamerstuk:36704?since=2026-11-02").text) == ["d1"]
+        atom = feedparser.parse(c.get("/dossiers/kamerstuk:36704/atom").content)
+        assert [e.id.rsplit(":", 1)[1] for e in atom.entries] == ["d2", "d1"]
+        assert c.get("/dossiers/nonsense:1").status_code == 404
+        item_page = c.get("/items/d2").text
+        assert 'href="/dossiers/kamerstuk:36704"' in item_page
+        assert (
+            'href="https://uitspraken.rechtspraak.nl/details?id=ECLI:NL:RVS:2026:7012"' in item_page
+        )

@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_play
 
 from feedwatch.edges.store import SourceUpdate, Store
 from feedwatch.edges.store.topics import topic_rows
+from feedwatch.types import Item
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "web"
@@ -64,6 +65,29 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
                 error_kind="connect",
             )
         )
+    store.apply(
+        SourceUpdate(
+            key="rijk",
+            started_at=start,
+            duration=0.1,
+            outcome="ok",
+            url="https://rijk.example/f",
+            items=(
+                Item(
+                    id="k1",
+                    source="rijk",
+                    url="https://example.org/rijk/kamerbrief-36704",
+                    title="Kamerbrief over de Asielnoodmaatregelenwet (Kamerstuk 36704)",
+                    summary="De minister beantwoordt vragen over Kamerstuk 36704, nr. 3.",
+                    published=start,
+                    date_source="feed",
+                    first_seen=start,
+                    content_hash="k1",
+                ),
+            ),
+            entities={"k1": ("kamerstuk:36704",)},
+        )
+    )
     store.close()
     return url
 
@@ -200,6 +224,13 @@ def test_navigation_by_links_and_keyboard(server: str, page: Page) -> None:
     page.wait_for_url(re.compile(r"since=2026-11-21"))
     assert page.locator("ol.items > li").count() == 2  # b2 (first seen that day) and h2
     shoot(page, "source")
+
+    page.goto(server + "/items/k1")
+    page.get_by_role("link", name="kamerstuk:36704").click()
+    page.wait_for_url(re.compile(r"/dossiers/kamerstuk:36704$"))
+    assert page.locator("h1").inner_text() == "Dossier kamerstuk:36704"
+    assert page.locator("ol.timeline > li").count() == 1
+    shoot(page, "dossier")
 
     page.goto(server + "/sources")
     page.get_by_role("link", name="Fouten op rij").click()

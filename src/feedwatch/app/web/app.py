@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from feedwatch.app.web import pages
+from feedwatch.app.web import dossiers, pages
 from feedwatch.app.web.aggregates import WeekCounts
 from feedwatch.app.web.health import HealthFacts
 from feedwatch.app.web.i18n import weeks_back
@@ -109,6 +109,8 @@ def create_app(settings: WebSettings, store: Store | None = None) -> Starlette:
         Route("/sources", pages.sources_page, name="sources"),
         Route("/sources/{key}", pages.source_page, name="source"),
         Route("/sources/{key}/atom", pages.source_atom, name="source_atom"),
+        Route("/dossiers/{entity}", dossiers.dossier_page, name="dossier"),
+        Route("/dossiers/{entity}/atom", dossiers.dossier_atom, name="dossier_atom"),
         Route("/items/{item_id}", pages.item_page, name="item"),
         Route("/items/{item_id}/labels", pages.label_post, methods=["POST"], name="labels"),
         Route("/login", pages.login_form, methods=["GET"], name="login"),

@@ -120,6 +120,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "yes": "ja",
         "no": "nee",
         "removed": "niet meer in de configuratie",
+        "dossier": "Dossier",
+        "dossier_lead": "{total} berichten uit {sources} bronnen, oudste eerst",
+        "official_page": "officiële pagina",
+        "entities": "Verwijzingen",
+        "timeline": "Tijdlijn",
+        "previous": "Vorige",
+        "next": "Volgende",
     },
     "en": {
         "skip": "Skip to content",
@@ -229,6 +236,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "yes": "yes",
         "no": "no",
         "removed": "no longer in the config",
+        "dossier": "Dossier",
+        "dossier_lead": "{total} items from {sources} sources, oldest first",
+        "official_page": "official page",
+        "entities": "References",
+        "timeline": "Timeline",
+        "previous": "Previous",
+        "next": "Next",
     },
 }
 

@@ -42,6 +42,7 @@ from feedwatch.app.web.security import (
     token_matches,
 )
 from feedwatch.core.digest import safe_url
+from feedwatch.core.entities import entity_url
 from feedwatch.core.export import FeedInfo, write_atom
 from feedwatch.edges.store.views import Cursor, PageQuery, PageRow, SourceView
 
@@ -443,6 +444,8 @@ def item_page(request: Request) -> Response:
     decisions, scored = _decisions(request, item_id)
     views = {v.key: v for v in web.store.source_views()}
     it = row.item
+    cited = web.store.item_entities([it.id]).get(it.id, ())
+    entities = [(e, safe_url(entity_url(e))) for e in cited]
     paragraphs = [p.strip() for p in it.summary.replace("\r", "").split("\n\n") if p.strip()]
     return render(
         request,
@@ -455,6 +458,7 @@ def item_page(request: Request) -> Response:
         source=views.get(it.source),
         decisions=decisions,
         scored=scored,
+        entities=entities,
         saved=request.query_params.get("saved") == "1",
     )
 
