@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from feedwatch.app.pipeline import write_update
 from feedwatch.config.digests import DigestProfile, DigestsConfig, EmailOutput, SmtpConfig
 from feedwatch.core.digest import Digest, HealthNote, build_digest, period_for
 from feedwatch.edges.store import ItemRow, SourceUpdate, Store
@@ -118,7 +119,8 @@ def put(store: Store, rows: Sequence[ItemRow], at: datetime | None = None) -> No
     add_sources(store, sorted(by_source))
     for key, part in by_source.items():
         started = at or min(r.item.first_seen for r in part)
-        store.apply(
+        write_update(
+            store,
             SourceUpdate(
                 key=key,
                 started_at=started,
@@ -130,7 +132,7 @@ def put(store: Store, rows: Sequence[ItemRow], at: datetime | None = None) -> No
                     r.item.id: tuple(TopicScore(t, 1.0, 0.5, assigned=True) for t in r.topics)
                     for r in part
                 },
-            )
+            ),
         )
 
 

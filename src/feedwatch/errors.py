@@ -3,6 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
+
+# Why a fetch failed (FetchError.kind): edges/http/fetch.py and the robots check set these.
+FetchErrorKind = Literal[
+    "url",  # not an http(s) URL
+    "dns",  # the host name does not resolve
+    "refused-address",  # the address policy refused every address of the host
+    "connect",  # no TCP connection (refused, unreachable)
+    "tls",  # TLS handshake or certificate failure
+    "timeout",  # connect/read timeout, or the whole-exchange deadline
+    "network",  # the connection broke during the exchange
+    "protocol",  # the server broke HTTP
+    "http",  # a 4xx/5xx (or an unusable 3xx) status; FetchResult.status is set
+    "redirects",  # a loop, too many hops, or a redirect to a non-http(s) URL
+    "too-large",  # decoded body over max_body
+    "decoding",  # unsupported or corrupt Content-Encoding
+    "robots",  # robots.txt disallows the page
+]
 
 
 class FeedwatchError(Exception):
@@ -38,9 +56,14 @@ class FetchError(SourceError):
     """The source could not be fetched (DNS, refused, timeout, HTTP error, too large, refused address)."""
 
     def __init__(
-        self, key: str, message: str, *, kind: str = "fetch", retry_after: float | None = None
+        self,
+        key: str,
+        message: str,
+        *,
+        kind: FetchErrorKind = "network",
+        retry_after: float | None = None,
     ):
-        self.kind = kind
+        self.kind: FetchErrorKind = kind
         self.retry_after = retry_after
         super().__init__(key, message)
 

@@ -10,7 +10,35 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from feedwatch.errors import FetchError
+from feedwatch.errors import FetchError, FetchErrorKind
+
+__all__ = [
+    "DATE_SOURCES",
+    "DateSource",
+    "DeliveryStatus",
+    "DigestRecord",
+    "DigestStatus",
+    "ErrorKind",
+    "FetchErrorKind",
+    "FetchOutcome",
+    "FetchResult",
+    "ItemQuery",
+    "ItemRow",
+    "Item",
+    "ItemAction",
+    "ItemWrite",
+    "Outcome",
+    "RawItem",
+    "RunResult",
+    "Selectors",
+    "Source",
+    "SourceKind",
+    "SourceReport",
+    "SourceState",
+    "SourceUpdate",
+    "StoredItems",
+    "TopicScore",
+]
 
 # Dates are aware UTC inside feedwatch and Amsterdam time at its edges (days, schedules, pages).
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -257,3 +285,190 @@ class DigestsConfig:
             if p.name == name:
                 return p
         raise KeyError(name)
+
+
+# ------------------------------------------------------------------ statuses, outcomes, kinds
+
+# What one fetch of one source came to (the fetch log's `outcome`).
+Outcome = Literal["ok", "not-modified", "error"]
+# Why a fetch of a source failed: the fetcher's kinds (FetchErrorKind, errors.py) and those the
+# pipeline adds. The digest words every one of them (core/digest.py _ERROR_WORDS).
+ErrorKind = Literal[FetchErrorKind, "extract", "internal"]
+# A digest's state: waiting for delivery, delivered, or decided not to send.
+DigestStatus = Literal["pending", "sent", "skipped"]
+# What one run of a digest profile did for one day (DigestRun.status, the digest command's line).
+DeliveryStatus = Literal["sent", "pending", "skipped", "already-sent", "in-progress", "dry-run"]
+# What the store does with one item of a fetch (core/decide.py decides it).
+ItemAction = Literal["new", "changed"]
+
+
+# ------------------------------------------------------------------------- the decide step
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItems:
+    """What the store holds of one source's items, as far as one fetch's items concern it:
+    the content hash per stored id, the (id, content hash) stored under each URL, and the dates
+    (published, else first seen) of the source's newest items, newest first. Read once per
+    fetch (Store.stored_items) and handed to core/decide.py."""
+
+    by_id: Mapping[str, str] = field(default_factory=dict)
+    by_url: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    recent: tuple[tuple[str, datetime], ...] = ()  # (id, when) of the newest items
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWrite:
+    """One item to write: insert it (`new`) or rewrite the stored one of the same id
+    (`changed`), with its rule scores; `replace_scores`: the stored rule scores go first."""
+
+    action: ItemAction
+    item: Item  # its id is the stored id to write under (a remapped guid keeps the old id)
+    scores: tuple[TopicScore, ...] = ()
+    replace_scores: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SourceUpdate:
+    """Everything one fetch of one source writes: process() reads the response into `items`,
+    decide() turns them into `writes` against the stored state; the store applies it."""
+
+    key: str
+    started_at: datetime
+    duration: float
+    outcome: Outcome
+    url: str
+    http_status: int | None = None
+    bytes: int = 0
+    items: tuple[Item, ...] = ()  # the items read, before decide()
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    set_validators: bool = False  # a 200 replaces the stored validators (also with None)
+    new_url: str | None = None  # a permanent redirect moved the source
+    next_check_at: datetime | None = None
+    disable_reason: str | None = None
+    scores: Mapping[str, tuple[TopicScore, ...]] = field(default_factory=dict)  # by item id
+    classifier_version: str | None = None
+    body_hash: str | None = None  # decide.body_digest() of a body read in full
+    # The body was byte-identical to the last one read, which held this many items: not re-read,
+    # they count as unchanged.
+    same_body_items: int | None = None
+    # Set by decide(): None while undecided (the store refuses an undecided update with items).
+    writes: tuple[ItemWrite, ...] | None = None
+    unchanged: int = 0  # items read and found as stored (same_body_items not included)
+    typical_gap: float | None = None  # learned gap between new items, when some are new
+    # Entities (kind:id) per item id, computed in core (None: not computed, left alone); a
+    # connector's (doc_kind, details) per item id and where its next run resumes (#17).
+    entities: Mapping[str, tuple[str, ...]] | None = None
+    documents: Mapping[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
+    cursor: str | None = None
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """(new, changed, unchanged) items of a decided update."""
+        new = sum(1 for w in self.writes or () if w.action == "new")
+        changed = len(self.writes or ()) - new
+        return new, changed, self.unchanged + (self.same_body_items or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """The fetch-log row and the summary line of one source."""
+
+    key: str
+    outcome: Outcome
+    http_status: int | None
+    new: int
+    updated: int
+    unchanged: int
+    duration: float
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What one pass over sources did."""
+
+    outcomes: tuple[FetchOutcome, ...]
+    seconds: float
+
+    @property
+    def attempted(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if o.outcome == "error")
+
+    @property
+    def new(self) -> int:
+        return sum(o.new for o in self.outcomes)
+
+    @property
+    def exit_code(self) -> int:
+        """0 if at least one source succeeded or nothing was due; 1 if every one failed."""
+        return 1 if self.attempted and self.failed == self.attempted else 0
+
+
+# ------------------------------------------------------------------------- stored items
+
+
+@dataclass(frozen=True, slots=True)
+class ItemQuery:
+    topics: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int | None = None
+    ids: tuple[str, ...] = ()
+    # Topics scored 0 for a classified item with no stored score for them (only scores above
+    # zero are stored): the configured topics, so that every item reports the same keys.
+    score_topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    item: Item
+    topics: tuple[str, ...] = ()
+    scores: Mapping[str, float] = field(default_factory=dict)
+    entities: tuple[str, ...] = ()  # kind:id (#17)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    key: str
+    name: str
+    kind: str
+    url: str
+    enabled: bool
+    in_config: bool
+    disabled_reason: str | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_errors: int
+    next_check_at: datetime | None
+    item_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRecord:
+    """One stored digest: a profile's day, its window, its state and its frozen health notes."""
+
+    id: int
+    profile: str
+    period: str  # YYYY-MM-DD
+    since: datetime
+    until: datetime
+    status: DigestStatus
+    created_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    last_error: str | None
+    item_count: int
+    health: tuple[Mapping[str, Any], ...]
+    message_id: str | None

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from httpserver import TestServer
 
-from feedwatch.app.pipeline import body_digest, run_fetch
+from feedwatch.app.pipeline import run_fetch
 from feedwatch.config.sources import Config, NetworkConfig
+from feedwatch.core.decide import body_digest
 from feedwatch.edges.store import Store
 from feedwatch.types import Source
 

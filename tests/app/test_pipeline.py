@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 from httpserver import Request, TestServer
 
-from feedwatch.app.pipeline import process, run_fetch
+from feedwatch.app.pipeline import run_fetch
 from feedwatch.cli import cli
 from feedwatch.config.sources import Config, NetworkConfig
+from feedwatch.core.decide import process
 from feedwatch.edges.store import ItemQuery, Store
 from feedwatch.types import FetchResult, Source, SourceState
 
@@ -378,3 +379,54 @@ def test_cli_fetch_with_worker_processes_stores_the_same(
             for r in map(json.loads, res.output.splitlines())
         )
     assert rows[1] == rows[2] and len(rows[1]) == 6
+
+
+async def test_a_locked_database_does_not_stall_the_event_loop(
+    tmp_path: Path, http_server: TestServer
+) -> None:
+    """Every store call of run_fetch runs in a thread: while another process holds the
+    database's write lock, the loop keeps running other tasks (signals, the daemon's jobs)."""
+    import asyncio
+    import sqlite3
+    import threading
+
+    http_server.route("/a.xml", body=rss(2))
+    path = tmp_path / "fw.db"
+    store = Store(f"sqlite:///{path}", timeout=10)
+    store.engine.dispose()  # the exclusive lock below needs no other connection open
+    locked, release = threading.Event(), threading.Event()
+
+    def locker() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        conn.execute("BEGIN EXCLUSIVE")
+        conn.execute("UPDATE alembic_version SET version_num = version_num")
+        locked.set()
+        release.wait(30)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    holder = threading.Thread(target=locker)
+    holder.start()
+    assert locked.wait(10)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.ensure_future(ticker())
+    run = asyncio.ensure_future(
+        run_fetch(config(src("a", http_server.url("/a.xml"))), store, clock=clock)
+    )
+    while ticks < 20:  # the loop runs on while run_fetch waits for the lock
+        await asyncio.sleep(0.01)
+    assert not run.done()
+    release.set()
+    result = await run
+    task.cancel()
+    holder.join()
+    assert [o.new for o in result.outcomes] == [2]
+    store.close()

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from httpserver import TestServer
 
-from feedwatch.app.pipeline import make_classifier, process, run_fetch
+from feedwatch.app.pipeline import make_classifier, run_fetch, write_update, write_updates
 from feedwatch.app.workers import ProcessPool
 from feedwatch.config.sources import Config, NetworkConfig
+from feedwatch.core.decide import process
 from feedwatch.edges.http.fetch import FetchSettings, HostLimiter, fetch, make_client
 from feedwatch.edges.http.netpolicy import AddressPolicy, PolicyNetworkBackend
 from feedwatch.edges.store import ItemQuery, SourceUpdate, Store
@@ -61,8 +62,8 @@ def test_apply_many_writes_like_apply_one_commit(tmp_path: Any) -> None:
     updates = [update_for("a", rss(3, "a")), update_for("b", rss(2, "b"))]
     for st in (one, many):
         st.sync_sources(srcs, NOW)
-    expected = [one.apply(u) for u in updates]
-    assert many.apply_many(updates) == expected
+    expected = [write_update(one, u) for u in updates]
+    assert write_updates(many, updates) == expected
     rows = lambda st: sorted(  # noqa: E731
         (r.item.id, r.item.title, r.topics) for r in st.iter_items(ItemQuery())
     )
@@ -116,7 +117,7 @@ def test_a_batch_writes_what_one_source_at_a_time_writes(
     a move and a source with no classifier: apply_many leaves the database apply() leaves.
     On SQLite apply() goes through SQLAlchemy's executemany, apply_many through the driver's
     (FAST_SQLITE_INSERTS): the same rows either way."""
-    import feedwatch.edges.store as store_module
+    import feedwatch.edges.store.base as store_module
     from feedwatch.errors import FetchError
 
     def url(name: str) -> str:
@@ -150,9 +151,9 @@ def test_a_batch_writes_what_one_source_at_a_time_writes(
             states = one.source_states()
             updates = [_update(k, states[k], **results[k]) for k in keys]
             monkeypatch.setattr(store_module, "FAST_SQLITE_INSERTS", False)
-            expected = [one.apply(u) for u in updates]
+            expected = [write_update(one, u) for u in updates]
             monkeypatch.setattr(store_module, "FAST_SQLITE_INSERTS", True)
-            assert many.apply_many(updates) == expected
+            assert write_updates(many, updates) == expected
         assert _dump(many) == _dump(one)
         last = {k: many.fetch_log(k)[0] for k in keys}  # the newest row first
         assert (last["a"]["new"], last["a"]["updated"], last["a"]["unchanged"]) == (1, 1, 0)
@@ -166,7 +167,7 @@ def test_a_batch_writes_what_one_source_at_a_time_writes(
 def test_apply_many_falls_back_to_one_transaction_per_source(tmp_path: Any) -> None:
     store = Store(f"sqlite:///{tmp_path / 'x.db'}")
     store.sync_sources([source("a")], NOW)  # "ghost" is not a known source: its write fails
-    results = store.apply_many([update_for("a", rss(2)), update_for("ghost", rss(1, "g"))])
+    results = write_updates(store, [update_for("a", rss(2)), update_for("ghost", rss(1, "g"))])
     assert isinstance(results[1], StorageError) and "ghost" in str(results[1])
     assert not isinstance(results[0], StorageError) and results[0].new == 2
     assert store.count_items() == 2  # a's write survived ghost's failure
@@ -298,16 +299,16 @@ def test_state_only_writes_in_a_batch_match_one_by_one(store: Store) -> None:
     store.sync_sources([source(f"{p}{n}") for p in "ab" for n in (1, 2, 3)], NOW)
     first = [update_for(f"{p}{n}", rss(2, f"{p}{n}")) for p in "ab" for n in (1, 2, 3)]
     for upd in first:
-        store.apply(upd)
+        write_update(store, upd)
     commits = 0
 
     def count(_conn: Any) -> None:
         nonlocal commits
         commits += 1
 
-    one_by_one = [store.apply(u) for u in _state_updates("a")]
+    one_by_one = [write_update(store, u) for u in _state_updates("a")]
     event.listen(store.engine, "commit", count)
-    batched = store.apply_many(_state_updates("b"))
+    batched = write_updates(store, _state_updates("b"))
     event.remove(store.engine, "commit", count)
     assert commits == 1
     assert [replace_key(o) for o in batched] == [replace_key(o) for o in one_by_one]

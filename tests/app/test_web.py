@@ -19,12 +19,19 @@ import uvicorn
 from builders import make_rows, put
 from click.testing import CliRunner
 
+from feedwatch.app.pipeline import decided
 from feedwatch.app.web import WebSettings, create_app
 from feedwatch.app.web.serve import listen, url_of
 from feedwatch.cli import cli
 from feedwatch.edges.store import ItemQuery, ItemRow, SourceUpdate, Store
 from feedwatch.edges.store.topics import topic_rows
 from feedwatch.types import Item, TopicScore
+
+
+def _apply(store: Store, update: SourceUpdate) -> None:
+    """Store one fetch as the pipeline does: decided first."""
+    store.apply(decided(store, [update])[0])
+
 
 TOKEN = "a-long-test-token-0123456789"
 
@@ -359,7 +366,8 @@ def test_failing_and_quiet_sources_need_attention(store: Store) -> None:
     put(store, make_rows(hostile=False))
     t = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     for n in range(3):
-        store.apply(
+        _apply(
+            store,
             SourceUpdate(
                 key="krant",
                 started_at=t + timedelta(hours=n),
@@ -368,7 +376,7 @@ def test_failing_and_quiet_sources_need_attention(store: Store) -> None:
                 url="https://krant.example/f",
                 error="timed out after 30 s",
                 error_kind="timeout",
-            )
+            ),
         )
     with client_for(store) as c:
         home = c.get("/").text
@@ -417,7 +425,8 @@ def test_web_refuses_another_address_without_a_token(
 
 
 def test_scores_are_explained(filled: Store) -> None:
-    filled.apply(
+    _apply(
+        filled,
         SourceUpdate(
             key="rijk",
             started_at=datetime(2026, 11, 23, tzinfo=UTC),
@@ -443,7 +452,7 @@ def test_scores_are_explained(filled: Store) -> None:
                     TopicScore("migratie", 0.8, 2.0, ("asielzoeker* +0.8",), False),
                 )
             },
-        )
+        ),
     )
     with client_for(filled) as c:
         page = c.get("/items/w1").text
@@ -544,7 +553,8 @@ def test_dossier_timeline_and_entity_links(store: Store) -> None:
             ),
         ),
     ):
-        store.apply(
+        _apply(
+            store,
             SourceUpdate(
                 key=key,
                 started_at=datetime(2026, 11, 25, tzinfo=UTC),
@@ -553,7 +563,7 @@ def test_dossier_timeline_and_entity_links(store: Store) -> None:
                 url=f"https://{key}.example/f",
                 items=items_,
                 entities={i.id: cites[i.id] for i in items_},
-            )
+            ),
         )
     with client_for(store) as c:
         page = c.get("/dossiers/kamerstuk:36704")

@@ -21,12 +21,20 @@ import pytest
 from builders import make_rows, put
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
 
+from feedwatch.app.pipeline import decided
 from feedwatch.edges.store import SourceUpdate, Store
 from feedwatch.edges.store.topics import topic_rows
 from feedwatch.types import Item
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "web"
+
+
+def _apply(store: Store, update: SourceUpdate) -> None:
+    """Store one fetch as the pipeline does: decided first."""
+    store.apply(decided(store, [update])[0])
+
+
 TOKEN = "browser-test-token-0123456789"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -54,7 +62,8 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
     put(store, make_rows())
     start = datetime.now(UTC) - timedelta(hours=3)
     for n in range(2):
-        store.apply(
+        _apply(
+            store,
             SourceUpdate(
                 key="krant",
                 started_at=start + timedelta(hours=n),
@@ -63,9 +72,10 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
                 url="https://krant.example/f",
                 error="connection refused",
                 error_kind="connect",
-            )
+            ),
         )
-    store.apply(
+    _apply(
+        store,
         SourceUpdate(
             key="rijk",
             started_at=start,
@@ -86,7 +96,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
                 ),
             ),
             entities={"k1": ("kamerstuk:36704",)},
-        )
+        ),
     )
     store.close()
     return url

@@ -10,17 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from feedwatch.app.pipeline import make_classifier
+from feedwatch.app.pipeline import make_classifier, write_update
 from feedwatch.cli import cli
 from feedwatch.core.normalise import normalise
 from feedwatch.edges.store import ItemQuery, SourceUpdate, Store
-from feedwatch.edges.store.topics import (
-    manual_labels,
-    near_misses,
-    reclassify,
-    set_label,
-    topic_rows,
-)
 from feedwatch.types import RawItem, Source
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -63,7 +56,8 @@ def seed(store: Store) -> list[str]:
         assert item is not None
         items.append(item)
         scores[item.id] = tuple(classifier(item))
-    store.apply(
+    write_update(
+        store,
         SourceUpdate(
             key="bron",
             started_at=NOW,
@@ -73,7 +67,7 @@ def seed(store: Store) -> list[str]:
             items=tuple(items),
             scores=scores,
             classifier_version=version,
-        )
+        ),
     )
     return [i.id for i in items]
 
@@ -93,17 +87,17 @@ def test_pipeline_scores_are_stored_and_filterable(store: Store) -> None:
 
 def test_a_label_wins_and_survives_reclassification(store: Store) -> None:
     azc, beleid, opvang = seed(store)
-    set_label(store, opvang, "integratie", True)
-    set_label(store, beleid, "migratie", False)
+    store.set_label(opvang, "integratie", True)
+    store.set_label(beleid, "migratie", False)
     classifier, version = make_classifier()
     assert classifier is not None
-    assert reclassify(store, classifier, version, every=True) == 3
+    assert store.reclassify(classifier, version, every=True) == 3
     assert topics_of(store, opvang) == ("integratie",)
     assert "migratie" not in topics_of(store, beleid)
     assert [r.item.id for r in store.iter_items(ItemQuery(topics=("migratie",)))] == []
     assert opvang in [r.item.id for r in store.iter_items(ItemQuery(topics=("integratie",)))]
     # nothing to re-score for the same rules
-    assert reclassify(store, classifier, version) == 0
+    assert store.reclassify(classifier, version) == 0
 
 
 def test_edited_topics_rescore_only_what_is_stale(store: Store, tmp_path: Path) -> None:
@@ -113,7 +107,7 @@ def test_edited_topics_rescore_only_what_is_stale(store: Store, tmp_path: Path) 
     packaged = load_topics()
     assert packaged.version
     classifier, version = make_classifier()
-    assert reclassify(store, classifier, version) == 0
+    assert store.reclassify(classifier, version) == 0
     edited = tmp_path / "topics.yaml"
     text = (Path(__file__).resolve().parents[2] / "config" / "topics.yaml").read_text(
         encoding="utf-8"
@@ -121,7 +115,7 @@ def test_edited_topics_rescore_only_what_is_stale(store: Store, tmp_path: Path) 
     edited.write_text(text.replace("\n    threshold: 4", "\n    threshold: 5", 1), encoding="utf-8")
     classifier2, version2 = make_classifier(str(edited))
     assert version2 != version
-    assert reclassify(store, classifier2, version2) == 3
+    assert store.reclassify(classifier2, version2) == 3
 
 
 def test_near_misses(store: Store) -> None:
@@ -141,7 +135,8 @@ def test_near_misses(store: Store) -> None:
         NOW,
     )
     assert item is not None
-    store.apply(
+    write_update(
+        store,
         SourceUpdate(
             key="bron",
             started_at=NOW,
@@ -151,15 +146,15 @@ def test_near_misses(store: Store) -> None:
             items=(item,),
             scores={item.id: tuple(classifier(item))},
             classifier_version=version,
-        )
+        ),
     )
     [scored] = [s for s in classifier(item) if s.topic == "integratie"]
     assert scored.threshold / 2 <= scored.score < scored.threshold
-    misses = near_misses(store, "integratie")
+    misses = store.near_misses("integratie")
     assert [m[0].id for m in misses] == [item.id]
     assert misses[0][1].score < misses[0][1].threshold and misses[0][1].terms
-    set_label(store, item.id, "integratie", False)
-    assert near_misses(store, "integratie") == []  # decided by a human: no longer to review
+    store.set_label(item.id, "integratie", False)
+    assert store.near_misses("integratie") == []  # decided by a human: no longer to review
 
 
 def test_cli_why_label_classify_and_near_miss(tmp_path: Path) -> None:
@@ -276,7 +271,7 @@ def test_a_new_model_rescores_stale_items(tmp_path: Path, monkeypatch: pytest.Mo
     db = f"sqlite:///{tmp_path / 'fw.db'}"
     with Store(db) as store:
         _azc, _beleid, opvang = seed(store)
-        set_label(store, opvang, "integratie", True)
+        store.set_label(opvang, "integratie", True)
     labelled = tmp_path / "labelled.jsonl"
     rows = [
         {"title": t, "text": b, "labels": labels, "story": f"s{n % 6}"}
@@ -307,7 +302,7 @@ def test_a_new_model_rescores_stale_items(tmp_path: Path, monkeypatch: pytest.Mo
     res = run.invoke(cli, ["--database-url", db, "classify"])
     assert "classified 3 items" in res.output and "+" not in res.output.split("version")[-1]
     with Store(db) as store:  # the human label survived every re-scoring
-        labels = [r for r in topic_rows(store, opvang) if r.origin == "manual"]
+        labels = [r for r in store.topic_rows(opvang) if r.origin == "manual"]
         assert [(r.topic, r.assigned) for r in labels] == [("integratie", True)]
 
 
@@ -351,10 +346,10 @@ def test_eval_on_a_file_rules_only_and_full(tmp_path: Path) -> None:
 
 def test_manual_labels_are_read_for_training(store: Store) -> None:
     ids = seed(store)
-    set_label(store, ids[0], "migratie", False)
-    set_label(store, ids[0], "asielzoekerscentrum", True)
-    set_label(store, ids[2], "integratie", True)
-    got = manual_labels(store)
+    store.set_label(ids[0], "migratie", False)
+    store.set_label(ids[0], "asielzoekerscentrum", True)
+    store.set_label(ids[2], "integratie", True)
+    got = store.manual_labels()
     assert [(item.id, known) for item, known in got] == sorted(
         [
             (ids[0], {"asielzoekerscentrum": True, "migratie": False}),

@@ -379,3 +379,42 @@ def test_profile_errors_name_the_line(text: str, line: int, words: str) -> None:
         parse_digests(text, Path("digests.yaml"))
     assert info.value.line == line, str(info.value)
     assert words in str(info.value)
+
+
+def test_every_error_kind_is_worded_in_dutch_and_english() -> None:
+    """refused-address, dns, robots and internal once fell through to raw English (#12)."""
+    from typing import get_args
+
+    from feedwatch.core.digest import ERROR_KINDS
+    from feedwatch.errors import FetchErrorKind
+    from feedwatch.types import ErrorKind
+
+    assert set(get_args(FetchErrorKind)) < set(ERROR_KINDS) == set(get_args(ErrorKind))
+    raw = "raw technical message"
+    for kind in ERROR_KINDS:
+        facts = SourceFacts(
+            "k", "K", "rss", consecutive_errors=1, last_error=raw, last_error_kind=kind
+        )
+        (nl,) = assess_health([facts], SINCE, NOW, lang="nl")
+        (en,) = assess_health([facts], SINCE, NOW, lang="en")
+        nl_words = nl.detail.split("laatste fout: ")[1].split(f" ({raw})")[0]
+        en_words = en.detail.split("last error: ")[1].split(f" ({raw})")[0]
+        assert nl_words and en_words and nl_words != en_words, kind
+        assert raw not in nl_words, kind
+    (note,) = assess_health(
+        [SourceFacts("k", "K", "rss", consecutive_errors=1, last_error=raw, last_error_kind="dns")],
+        SINCE,
+        NOW,
+    )
+    assert "de naam van de website bestaat niet (DNS)" in note.detail
+
+
+def test_quiet_uses_the_typical_gap_of_polling() -> None:
+    """One rule for how often a source publishes: distinct dates, as schedule.typical_gap."""
+    from feedwatch.core.schedule import typical_gap
+
+    # ten items on five distinct days: the polling gap is a day, and so is the digest's
+    dates = tuple(d for d in _dates(timedelta(days=1), 5, NOW - timedelta(days=6)) for _ in (0, 1))
+    assert typical_gap(dates) == 86400.0
+    (note,) = assess_health([SourceFacts("a", "A", "rss", item_dates=dates)], SINCE, NOW)
+    assert note.kind == "quiet" and "gewoonlijk om de 24 uur" in note.detail

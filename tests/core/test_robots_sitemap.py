@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from feedwatch.app.harvest import trusted_last_modified
+from feedwatch.core.decide import trusted_last_modified
 from feedwatch.core.extract import Extracted, extract, resolve_kind
 from feedwatch.core.extract.sitemap import newest_first, parse_sitemap, sitemap_items
 from feedwatch.edges.http.robots import is_allowed, parse_robots, robots_url

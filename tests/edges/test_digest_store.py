@@ -24,11 +24,11 @@ from builders import TEAM_PROFILE as PROFILE
 from click.testing import CliRunner
 
 from feedwatch.app.deliver import run_digest
+from feedwatch.app.pipeline import write_update
 from feedwatch.cli import cli
 from feedwatch.config.digests import SmtpConfig
 from feedwatch.core.digest import assess_health
 from feedwatch.edges.store import ItemRow, SourceUpdate, Store
-from feedwatch.edges.store import digests as db
 from feedwatch.errors import DeliveryError
 from feedwatch.types import Item
 
@@ -65,9 +65,9 @@ class Mailer:
 
 
 def ids_of(store: Store, profile: str, period: str) -> list[str]:
-    record = db.get_digest(store, profile, period)
+    record = store.get_digest(profile, period)
     assert record is not None
-    return sorted(r.item.id for r in db.digest_rows(store, record))
+    return sorted(r.item.id for r in store.digest_rows(record))
 
 
 def test_windows_leave_no_gaps_or_repeats_across_days_and_restarts(
@@ -104,7 +104,7 @@ def test_failed_send_stays_pending_and_the_next_run_sends_exactly_once(
     down = Mailer(DeliveryError("SMTP 127.0.0.1:1: refused", temporary=True))
     (run,) = run_digest(store, cfg, MAIL_PROFILE, AMS_DAY, now, out=tmp_path, titles={}, send=down)
     assert run.status == "pending" and "refused" in (run.error or "")
-    record = db.get_digest(store, "team", "2026-11-22")
+    record = store.get_digest("team", "2026-11-22")
     assert record is not None and record.status == "pending" and record.attempts == 1
     assert run.markdown is not None and run.markdown.exists()
 
@@ -137,7 +137,7 @@ def test_a_crash_between_creating_and_sending_leaves_it_pending(
             store, cfg, MAIL_PROFILE, AMS_DAY, now, out=tmp_path, titles={},
             send=Mailer(KeyboardInterrupt()),
         )  # fmt: skip
-    record = db.get_digest(store, "team", "2026-11-22")
+    record = store.get_digest("team", "2026-11-22")
     assert record is not None and record.status == "pending" and record.item_count == 5
     # new items arriving after the crash belong to the next digest, not this one
     put(store, [item(900, now + timedelta(minutes=5), source="ngo")])
@@ -176,8 +176,8 @@ def test_creating_the_same_digest_twice_returns_the_first(store: Store) -> None:
         "profile": "p", "period": "2026-11-22", "since": T0, "until": T0 + timedelta(hours=1),
         "health": [], "now": T0,
     }  # fmt: skip
-    first = db.create_digest(store, item_ids=[], **kw)
-    second = db.create_digest(store, item_ids=["x"], **kw)
+    first = store.create_digest(item_ids=[], **kw)
+    second = store.create_digest(item_ids=["x"], **kw)
     assert first == second and second.item_count == 0
 
 
@@ -189,7 +189,7 @@ def test_skip_profile_sends_nothing_on_an_empty_day_unless_a_source_needs_attent
     (run,) = run_digest(store, CFG, profile, AMS_DAY, now, out=tmp_path, titles={})
     assert run.status == "skipped" and not (tmp_path / "digests").exists()
     add_sources(store, ["krant"])
-    store.apply(
+    write_update(store,
         SourceUpdate(
             key="krant", started_at=now + timedelta(hours=1), duration=30.0, outcome="error",
             url="https://krant.example/f", error="no complete answer within the 30 s deadline",
@@ -215,7 +215,7 @@ def test_source_facts_come_from_the_fetch_log(store: Store) -> None:
     add_sources(store, ["pagina"], kind="html")
     since = T0
     for h in (1, 2, 3):
-        store.apply(
+        write_update(store,
             SourceUpdate(
                 key="krant", started_at=since + timedelta(hours=h), duration=1.0, outcome="error",
                 url="u", error="HTTP 503 Service Unavailable", error_kind="http", http_status=503,
@@ -223,12 +223,13 @@ def test_source_facts_come_from_the_fetch_log(store: Store) -> None:
         )  # fmt: skip
     rows = [item(i, since - timedelta(days=20 - i), source="pagina") for i in range(6)]
     put(store, rows, at=since - timedelta(days=2))
-    store.apply(
+    write_update(
+        store,
         SourceUpdate(
             key="pagina", started_at=since + timedelta(hours=4), duration=1.0, outcome="ok", url="u"
-        )
+        ),
     )
-    facts = {f.key: f for f in db.source_facts(store, since, since + timedelta(days=1))}
+    facts = {f.key: f for f in store.source_facts(since, since + timedelta(days=1))}
     krant = facts["krant"]
     assert len(krant.errors) == 3 and krant.consecutive_errors == 3
     assert krant.first_failure_at == since + timedelta(hours=1)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from feedwatch.app.pipeline import write_update
 from feedwatch.edges.store import ItemQuery, SourceUpdate, Store
 from feedwatch.types import Item, Source
 
@@ -51,13 +52,14 @@ def setup(store: Store) -> None:
 def test_entities_documents_and_cursor_are_written_with_the_items(store: Store) -> None:
     setup(store)
     a, b = item(1, "Brief over Kamerstuk 36704"), item(2, "Niets")
-    store.apply(
+    write_update(
+        store,
         update(
             (a, b),
             {a.id: ("kamerstuk:36704",)},
             documents={a.id: ("Brief regering", {"number": "2026D1"})},
             cursor="2026-11-01T10:00:00Z",
-        )
+        ),
     )
     assert store.item_entities([a.id, b.id]) == {a.id: ("kamerstuk:36704",)}
     assert store.connector_cursor("s") == "2026-11-01T10:00:00Z"
@@ -72,12 +74,12 @@ def test_entities_documents_and_cursor_are_written_with_the_items(store: Store) 
 
     # the item changes: its entities are replaced; a later cursor replaces the first
     a2 = replace(a, title="Brief over ECLI:NL:RVS:2026:1", content_hash="changed")
-    store.apply(update((a2, b), {a2.id: ("ecli:ECLI:NL:RVS:2026:1",)}, cursor="2026-11-02"))
+    write_update(store, update((a2, b), {a2.id: ("ecli:ECLI:NL:RVS:2026:1",)}, cursor="2026-11-02"))
     assert store.item_entities([a.id]) == {a.id: ("ecli:ECLI:NL:RVS:2026:1",)}
     assert store.dossier("kamerstuk:36704") == []
     assert store.connector_cursor("s") == "2026-11-02"
     # an update that did not compute entities leaves them alone
-    store.apply(update((a2,), None))
+    write_update(store, update((a2,), None))
     assert store.item_entities([a.id]) == {a.id: ("ecli:ECLI:NL:RVS:2026:1",)}
 
 
@@ -86,9 +88,9 @@ def test_a_guid_that_changed_for_the_same_url_keeps_its_entities_on_the_stored_i
 ) -> None:
     setup(store)
     a = item(1, "Kamerstuk 36704", url="https://x.example/same")
-    store.apply(update((a,), {a.id: ("kamerstuk:36704",)}))
+    write_update(store, update((a,), {a.id: ("kamerstuk:36704",)}))
     moved = replace(a, id="f" * 40, title="Kamerstuk 36855", content_hash="new")
-    store.apply(update((moved,), {moved.id: ("kamerstuk:36855",)}))
+    write_update(store, update((moved,), {moved.id: ("kamerstuk:36855",)}))
     assert store.count_items() == 1
     assert store.item_entities([a.id]) == {a.id: ("kamerstuk:36855",)}
 
@@ -96,7 +98,8 @@ def test_a_guid_that_changed_for_the_same_url_keeps_its_entities_on_the_stored_i
 def test_items_with_entities_is_what_a_monitor_matches(store: Store) -> None:
     setup(store)
     a, b, c = item(1, "A"), item(2, "B"), item(3, "C")
-    store.apply(
+    write_update(
+        store,
         update(
             (a, b, c),
             {
@@ -104,7 +107,7 @@ def test_items_with_entities_is_what_a_monitor_matches(store: Store) -> None:
                 b.id: ("ecli:ECLI:NL:RVS:2026:7", "kamerstuk:36704"),
                 c.id: ("bwbr:BWBR0011823",),
             },
-        )
+        ),
     )
     wanted = ["kamerstuk:36704", "ecli:ECLI:NL:RVS:2026:7"]
     assert store.items_with_entities(wanted) == {
@@ -124,7 +127,7 @@ def test_items_with_entities_is_what_a_monitor_matches(store: Store) -> None:
 
 def test_migration_0007_indexes_the_items_already_stored(tmp_path: Path) -> None:
     from alembic import command
-    from feedwatch.edges.store import _alembic_config
+    from feedwatch.edges.store.base import _alembic_config
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)

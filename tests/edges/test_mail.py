@@ -22,7 +22,6 @@ from feedwatch.app.deliver import run_digest
 from feedwatch.config.digests import DigestsConfig, SmtpConfig
 from feedwatch.edges import mail
 from feedwatch.edges.store import Store
-from feedwatch.edges.store import digests as db
 
 
 def free_port() -> int:
@@ -100,7 +99,7 @@ def test_the_digest_arrives_with_both_parts_and_hostile_fields_inert(
     # a title with CR/LF added no header
     assert msg["Bcc"] is None and msg["X-Test"] is None
     assert msg["Subject"].startswith("team: 7 — ")
-    assert msg["Message-ID"] == db.get_digest(store, "team", "2026-11-22").message_id  # type: ignore[union-attr]
+    assert msg["Message-ID"] == store.get_digest("team", "2026-11-22").message_id  # type: ignore[union-attr]
     text_part = msg.get_body(("plain",))
     html_part = msg.get_body(("html",))
     assert text_part is not None and html_part is not None
@@ -116,7 +115,7 @@ def test_the_digest_arrives_with_both_parts_and_hostile_fields_inert(
     assert "https://example.org/ngo/opvang?x=1&y=%3C2%3E" in links
     assert "&lt;script&gt;alert" in html and "<script" not in html.lower()
     assert "onerror" not in html.replace("onerror=alert(1)&gt;", "")
-    record = db.get_digest(store, "team", "2026-11-22")
+    record = store.get_digest("team", "2026-11-22")
     assert record is not None and record.status == "sent"
 
 
@@ -218,4 +217,4 @@ def test_concurrent_workers_send_a_digest_once(store: Store, tmp_path: Path) -> 
         assert set(results) <= {"sent", "in-progress", "already-sent"}
     finally:
         controller.stop()
-    assert db.get_digest(store, MAIL_PROFILE.name, AMS_DAY.isoformat()).status == "sent"  # type: ignore[union-attr]
+    assert store.get_digest(MAIL_PROFILE.name, AMS_DAY.isoformat()).status == "sent"  # type: ignore[union-attr]

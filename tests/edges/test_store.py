@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import StatementError
 
+from feedwatch.app.pipeline import write_update
 from feedwatch.core.normalise import normalise
 from feedwatch.edges.store import ItemQuery, SourceUpdate, Store
 from feedwatch.edges.store.models import fetches, items, metadata, sources
@@ -54,9 +55,9 @@ def upd(its: tuple[Item, ...], **kw: object) -> SourceUpdate:
 
 def test_apply_is_idempotent(store: Store) -> None:
     store.sync_sources([SRC], NOW)
-    first = store.apply(upd(make_items(5)))
+    first = write_update(store, upd(make_items(5)))
     assert (first.new, first.updated, first.unchanged) == (5, 0, 0)
-    again = store.apply(upd(make_items(5)))
+    again = write_update(store, upd(make_items(5)))
     assert (again.new, again.updated, again.unchanged) == (0, 0, 5)
     assert store.count_items() == 5
     log = store.fetch_log("bron")
@@ -65,10 +66,10 @@ def test_apply_is_idempotent(store: Store) -> None:
 
 def test_changed_item_is_updated_in_place(store: Store) -> None:
     store.sync_sources([SRC], NOW)
-    store.apply(upd(make_items(3)))
+    write_update(store, upd(make_items(3)))
     changed = list(make_items(3))
     changed[1] = replace(changed[1], title="Bericht 1 (gewijzigd)", content_hash="other")
-    out = store.apply(upd(tuple(changed)))
+    out = write_update(store, upd(tuple(changed)))
     assert (out.new, out.updated, out.unchanged) == (0, 1, 2)
     rows = list(store.iter_items(ItemQuery(ids=(changed[1].id,))))
     assert rows[0].item.title == "Bericht 1 (gewijzigd)"
@@ -77,7 +78,7 @@ def test_changed_item_is_updated_in_place(store: Store) -> None:
 
 def test_guid_change_for_the_same_url_is_the_same_item(store: Store) -> None:
     store.sync_sources([SRC], NOW)
-    store.apply(upd(make_items(2)))
+    write_update(store, upd(make_items(2)))
     moved = tuple(
         normalise(
             "bron",
@@ -93,13 +94,13 @@ def test_guid_change_for_the_same_url_is_the_same_item(store: Store) -> None:
         )
         for n, i in enumerate(make_items(2))
     )
-    out = store.apply(upd(moved))  # type: ignore[arg-type]
+    out = write_update(store, upd(moved))  # type: ignore[arg-type]
     assert out.new == 0 and store.count_items() == 2
 
 
 def test_items_newest_first_and_filters(store: Store) -> None:
     store.sync_sources([SRC], NOW)
-    store.apply(upd(make_items(4)))
+    write_update(store, upd(make_items(4)))
     rows = list(store.iter_items())
     assert [r.item.title for r in rows] == ["Bericht 0", "Bericht 1", "Bericht 2", "Bericht 3"]
     assert rows[0].item.published == NOW and rows[0].item.published.tzinfo is not None
@@ -119,7 +120,7 @@ def test_topic_scores_and_filter(store: Store) -> None:
         ),
         its[1].id: (TopicScore("migratie", 0.0, 2.0, (), False),),
     }
-    store.apply(upd(its, scores=scores, classifier_version="v1"))
+    write_update(store, upd(its, scores=scores, classifier_version="v1"))
     rows = {r.item.id: r for r in store.iter_items()}
     assert rows[its[0].id].topics == ("migratie",)
     assert rows[its[0].id].scores == {"migratie": 3.0, "integratie": 1.0}
@@ -133,7 +134,7 @@ def test_a_failed_apply_leaves_nothing_behind(store: Store) -> None:
     bad = list(make_items(3))
     bad[2] = replace(bad[2], first_seen=datetime(2026, 11, 22, 9, 0))  # naive: refused mid-way
     with pytest.raises(StorageError, match="naive datetime refused"):
-        store.apply(upd(tuple(bad)))
+        write_update(store, upd(tuple(bad)))
     assert store.count_items() == 0
     assert store.fetch_log("bron") == []
     assert store.source_states()["bron"].etag is None
@@ -141,31 +142,32 @@ def test_a_failed_apply_leaves_nothing_behind(store: Store) -> None:
 
 def test_error_counts_and_validators(store: Store) -> None:
     store.sync_sources([SRC], NOW)
-    store.apply(upd(make_items(1)))
+    write_update(store, upd(make_items(1)))
     assert store.source_states()["bron"].etag == '"v1"'
     for n in (1, 2):
-        store.apply(
+        write_update(
+            store,
             upd(
                 (),
                 outcome="error",
                 error="HTTP 503 Service Unavailable",
                 http_status=503,
                 set_validators=False,
-            )
+            ),
         )
         state = store.source_states()["bron"]
         assert state.consecutive_errors == n and state.last_error == "HTTP 503 Service Unavailable"
         assert state.etag == '"v1"'  # an error keeps the validators
-    store.apply(upd((), outcome="not-modified", http_status=304, set_validators=False))
+    write_update(store, upd((), outcome="not-modified", http_status=304, set_validators=False))
     state = store.source_states()["bron"]
     assert state.consecutive_errors == 0 and state.last_error is None
 
 
 def test_permanent_redirect_and_gone(store: Store) -> None:
     store.sync_sources([SRC], NOW)
-    store.apply(upd((), new_url="https://nieuw.example.nl/feed.xml"))
+    write_update(store, upd((), new_url="https://nieuw.example.nl/feed.xml"))
     assert store.source_states()["bron"].url == "https://nieuw.example.nl/feed.xml"
-    store.apply(upd((), outcome="error", error="HTTP 410 Gone", disable_reason="410 Gone"))
+    write_update(store, upd((), outcome="error", error="HTTP 410 Gone", disable_reason="410 Gone"))
     report = {r.key: r for r in store.source_reports()}["bron"]
     assert report.enabled is False and report.disabled_reason == "410 Gone"
     assert store.due_sources(NOW + timedelta(days=30)) == []
@@ -180,7 +182,7 @@ def test_permanent_redirect_and_gone(store: Store) -> None:
 def test_sync_sources_disables_removed_sources_and_keeps_their_items(store: Store) -> None:
     other = replace(SRC, key="ander", url="https://ander.example.nl/")
     store.sync_sources([SRC, other], NOW)
-    store.apply(upd(make_items(2)))
+    write_update(store, upd(make_items(2)))
     store.sync_sources([other], NOW)
     reports = {r.key: r for r in store.source_reports()}
     assert reports["bron"].enabled is False and reports["bron"].in_config is False
@@ -191,7 +193,7 @@ def test_sync_sources_disables_removed_sources_and_keeps_their_items(store: Stor
 def test_due_sources(store: Store) -> None:
     store.sync_sources([SRC], NOW)
     assert [s.key for s in store.due_sources(NOW)] == ["bron"]  # never fetched: due
-    store.apply(upd(()))  # next check in an hour
+    write_update(store, upd(()))  # next check in an hour
     assert store.due_sources(NOW) == []
     assert [s.key for s in store.due_sources(NOW + timedelta(hours=1))] == ["bron"]
 
@@ -256,7 +258,7 @@ def test_postgres_schema_behind_head_asks_for_db_upgrade(postgres) -> None:  # t
 
 def test_bulk_insert_counts(store: Store) -> None:
     store.sync_sources([SRC], NOW)
-    out = store.apply(upd(make_items(1200)))
+    out = write_update(store, upd(make_items(1200)))
     assert out.new == 1200
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(items)).scalar() == 1200
@@ -272,7 +274,7 @@ def test_claims_lease_and_expire(store: Store) -> None:
     assert [s.key for s in b] == ["s03", "s04"]
     assert store.claim_due(NOW, "worker-c") == []
     # worker-a finishes one source; the lease of the others expires (worker-a died)
-    store.apply(replace(upd(()), key="s00"))
+    write_update(store, replace(upd(()), key="s00"))
     later = NOW + timedelta(minutes=6)
     c = store.claim_due(later, "worker-c")
     assert {s.key for s in c} == {"s01", "s02", "s03", "s04"}
@@ -285,7 +287,7 @@ def test_typical_gap_is_learned(store: Store) -> None:
     its = tuple(
         replace(i, published=NOW - timedelta(hours=6 * n)) for n, i in enumerate(make_items(6))
     )
-    store.apply(upd(its))
+    write_update(store, upd(its))
     assert store.source_states()["bron"].typical_gap == 6 * 3600
 
 

@@ -30,13 +30,22 @@ from feedwatch.core.connectors import officielebekendmakingen as sru_api
 from feedwatch.core.connectors import rechtspraak as rs_api
 from feedwatch.core.connectors import tweedekamer as tk_api
 from feedwatch.core.connectors import woo as woo_api
+from feedwatch.core.decide import decide
 from feedwatch.core.entities import find_entities, merge
 from feedwatch.core.normalise import normalise
 from feedwatch.core.schedule import max_age, next_check_at
 from feedwatch.edges.http.fetch import HostLimiter, fetch
 from feedwatch.edges.store import SourceUpdate
 from feedwatch.errors import ExtractError
-from feedwatch.types import ConnectorQuery, FetchResult, Item, Source, SourceState, TopicScore
+from feedwatch.types import (
+    ConnectorQuery,
+    FetchResult,
+    Item,
+    Source,
+    SourceState,
+    StoredItems,
+    TopicScore,
+)
 
 if TYPE_CHECKING:
     from feedwatch.app.harvest import Harvest
@@ -104,7 +113,7 @@ class _Run:
 async def fetch_connector(h: Harvest, source: Source, state: SourceState) -> SourceUpdate:
     """Read a connector source from its cursor to the end; never raises for the service's faults."""
     q = source.connector or ConnectorQuery()
-    cursor = await asyncio.to_thread(h.store.connector_cursor, source.key)
+    cursor = await asyncio.to_thread(h.cursor, source.key)
     started = h.clock()
     default_pause = {
         "tweedekamer": tk_api.PAUSE,
@@ -124,7 +133,12 @@ async def fetch_connector(h: Harvest, source: Source, state: SourceState) -> Sou
     reader = readers[source.kind]
     new_cursor = await reader(run, q, state.url, cursor)  # type: ignore[misc]
     assert new_cursor is None or isinstance(new_cursor, str)
-    return _update(run, state, started, new_cursor if new_cursor != cursor else None)
+    update = _update(run, state, started, new_cursor if new_cursor != cursor else None)
+    if not update.items:
+        return decide(update, StoredItems())
+    # new / changed / unchanged against what is stored, as for every other source
+    stored = await h.stored(source.key, [i.id for i in update.items], [i.url for i in update.items])
+    return decide(update, stored)
 
 
 # ------------------------------------------------------------------------------- per kind

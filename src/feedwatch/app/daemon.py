@@ -16,12 +16,10 @@ import os
 import secrets
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,16 +27,16 @@ from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from feedwatch.app.deliver import output_dir, run_digest, topic_titles
-from feedwatch.app.pipeline import RunResult, make_classifier, run_fetch
+from feedwatch.app.metrics import HealthServer, Metrics
+from feedwatch.app.pipeline import make_classifier, run_fetch
 from feedwatch.config.digests import digests_path, load_digests
 from feedwatch.config.sources import Config, load_config
 from feedwatch.edges.http.robots import RobotsCache
-from feedwatch.edges.store import FetchOutcome, Store
+from feedwatch.edges.store import Store
 from feedwatch.errors import FeedwatchError
+from feedwatch.types import RunResult
 
 log = logging.getLogger("feedwatch.daemon")
 
@@ -57,62 +55,6 @@ class DaemonSettings:
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     )
-
-
-class Metrics:
-    """Prometheus metrics of one worker, on a registry of its own."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.fetches = Counter(
-            "feedwatch_fetches", "Fetches by outcome", ["outcome"], registry=self.registry
-        )
-        self.new_items = Counter("feedwatch_new_items", "New items stored", registry=self.registry)
-        self.duration = Histogram(
-            "feedwatch_fetch_duration_seconds",
-            "Fetch duration",
-            registry=self.registry,
-            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-        )
-        self.ticks = Counter("feedwatch_ticks", "Scheduler ticks run", registry=self.registry)
-        self.last_tick = Gauge(
-            "feedwatch_last_tick_timestamp_seconds",
-            "When the last tick ended",
-            registry=self.registry,
-        )
-        self.failing = Gauge(
-            "feedwatch_sources_failing", "Sources whose last fetch failed", registry=self.registry
-        )
-
-    def record(self, o: FetchOutcome) -> None:
-        self.fetches.labels(o.outcome).inc()
-        self.new_items.inc(o.new)
-        self.duration.observe(o.duration)
-
-
-class _HealthHandler(BaseHTTPRequestHandler):
-    daemon_ref: Daemon
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet
-        pass
-
-    def do_GET(self) -> None:
-        d = self.daemon_ref
-        if self.path.split("?")[0] == "/metrics":
-            body = generate_latest(d.metrics.registry)
-            self._send(200, body, CONTENT_TYPE_LATEST)
-        elif self.path.split("?")[0] == "/healthz":
-            ok, words = d.health()
-            self._send(200 if ok else 503, (words + "\n").encode(), "text/plain; charset=utf-8")
-        else:
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
-
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 def due_today(trigger: CronTrigger, now: datetime) -> bool:
@@ -164,8 +106,10 @@ class Daemon:
         self._tick_task: asyncio.Task[RunResult | None] | None = None
         self._last_tick_end: float | None = None
         self._scheduler: AsyncIOScheduler | None = None
-        self._http: ThreadingHTTPServer | None = None
+        self._http: HealthServer | None = None
+        self.ticks = 0  # ticks run (tests wait on it)
         self._signals = 0
+        self._reload_task: asyncio.Future[None] | None = None
         self.classifier, self.classifier_version = make_classifier(self.settings.topics_path)
         self.robots = RobotsCache()  # lives as long as the worker: robots.txt is kept for a day
 
@@ -176,9 +120,13 @@ class Daemon:
         if self.stopping.is_set():
             return None
         now = self.clock()
-        self.store.sync_sources(self.config.sources, now)
-        claimed = self.store.claim_due(
-            now, self.settings.worker_id, lease=self.settings.lease, limit=self.settings.batch
+        await asyncio.to_thread(self.store.sync_sources, self.config.sources, now)
+        claimed = await asyncio.to_thread(
+            self.store.claim_due,
+            now,
+            self.settings.worker_id,
+            lease=self.settings.lease,
+            limit=self.settings.batch,
         )
         result: RunResult | None = None
         if claimed:
@@ -202,17 +150,18 @@ class Daemon:
                 if task.done():
                     self._tick_task = None
         self.metrics.ticks.inc()
+        self.ticks += 1
         self._last_tick_end = time.monotonic()
-        self.metrics.last_tick.set(time.time())
-        self.metrics.failing.set(
-            self.store.count_failing()  # one small query per tick, not the per-source report
-        )
-        self._heartbeat()
+        self.metrics.last_tick.set(self.clock().timestamp())
+        # one small query per tick, not the per-source report
+        self.metrics.failing.set(await asyncio.to_thread(self.store.count_failing))
+        await asyncio.to_thread(self._heartbeat)
         return result
 
     async def maintenance(self) -> None:
         now = self.clock()
         pruned = await asyncio.to_thread(self.store.prune_fetch_log, now - FETCH_LOG_RETENTION)
+        await asyncio.to_thread(self.store.prune_holders)
         await asyncio.to_thread(self.store.optimize)
         log.info("maintenance: pruned %d fetch-log rows, optimized the database", pruned)
 
@@ -279,7 +228,7 @@ class Daemon:
                 os.getpid(),
                 self.started_at,
                 self.clock(),
-                {"jobs": self.next_jobs(), "config": str(self.config.path)},
+                {"jobs": self.next_jobs(), "config": str(self.config.path), "ticks": self.ticks},
             )
         except FeedwatchError as exc:
             log.warning("heartbeat failed: %s", exc)
@@ -299,13 +248,17 @@ class Daemon:
         self.stopping.set()
 
     def _on_reload(self) -> None:
+        self._reload_task = asyncio.ensure_future(self.reload())
+
+    async def reload(self) -> None:
+        """SIGHUP: read the config again; a broken one leaves the running one in place."""
         try:
             new = load_config(self.config_path)
+            await asyncio.to_thread(self.store.sync_sources, new.sources, self.clock())
         except FeedwatchError as exc:
             log.error("SIGHUP: config not reloaded, keeping the old one: %s", exc)
             return
         self.config = new
-        self.store.sync_sources(new.sources, self.clock())
         self._schedule_digests()
         log.info("SIGHUP: config reloaded (%d sources)", len(new.sources))
 
@@ -342,19 +295,13 @@ class Daemon:
                     digest_job,
                     args=[profile.name],
                     id=f"digest-catch-up:{profile.name}",
-                    next_run_time=datetime.now(UTC),
+                    next_run_time=self.clock(),
                     replace_existing=True,
                 )
 
     def _start_http(self) -> None:
-        if self.settings.metrics is None:
-            return
-        handler = type("Handler", (_HealthHandler,), {"daemon_ref": self})
-        self._http = ThreadingHTTPServer(self.settings.metrics, handler)
-        self._http.daemon_threads = True
-        threading.Thread(target=self._http.serve_forever, daemon=True, name="metrics").start()
-        host, port = self._http.server_address[:2]
-        log.info("health and metrics on http://%s:%s/healthz and /metrics", host, port)
+        if self.settings.metrics is not None:
+            self._http = HealthServer(self.settings.metrics, self.metrics, self.health)
 
     async def run(self) -> int:
         global _current
@@ -373,7 +320,7 @@ class Daemon:
             id="tick",
             coalesce=True,
             max_instances=1,
-            next_run_time=datetime.now(UTC),
+            next_run_time=self.clock(),
         )
         scheduler.add_job(
             maintenance_job,
@@ -411,15 +358,13 @@ class Daemon:
                     await task
         # Leases of sources claimed but not finished go back at once, not after expiry.
         with contextlib.suppress(FeedwatchError):
-            self.store.release(
-                None,
-                self.settings.worker_id,
-            )
+            await asyncio.to_thread(self.store.release, None, self.settings.worker_id)
         with contextlib.suppress(FeedwatchError):
-            self.store.worker_stopped(self.settings.worker_id, self.clock())
+            await asyncio.to_thread(
+                self.store.worker_stopped, self.settings.worker_id, self.clock()
+            )
         if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
+            self._http.close()
         self.store.close()
         log.info("stopped cleanly")
 

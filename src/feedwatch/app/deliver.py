@@ -28,8 +28,8 @@ from feedwatch.core.digest import (
 )
 from feedwatch.edges import mail
 from feedwatch.edges.store import ItemQuery, Store
-from feedwatch.edges.store import digests as db
 from feedwatch.errors import DeliveryError
+from feedwatch.types import DigestRecord
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -91,7 +91,7 @@ class DigestRun:
     text: str | None = None  # the Markdown, for --dry-run
 
 
-def _message_id(profile: DigestProfile, record: db.DigestRecord) -> str:
+def _message_id(profile: DigestProfile, record: DigestRecord) -> str:
     sender = profile.email.sender if profile.email else "feedwatch@localhost"
     domain = sender.rsplit("@", 1)[-1].rstrip(">").strip() or "localhost"
     return f"<digest.{record.id}.{record.attempts}.{profile.name}@{domain}>"
@@ -100,11 +100,11 @@ def _message_id(profile: DigestProfile, record: db.DigestRecord) -> str:
 def _render(
     store: Store,
     profile: DigestProfile,
-    record: db.DigestRecord,
+    record: DigestRecord,
     titles: Mapping[str, str],
     names: Mapping[str, str],
 ) -> Digest:
-    rows = db.digest_rows(store, record)
+    rows = store.digest_rows(record)
     health = [HealthNote.from_json(h) for h in record.health]
     return build_digest(
         rows,
@@ -130,7 +130,7 @@ def _deliver(
     store: Store,
     cfg: DigestsConfig,
     profile: DigestProfile,
-    record: db.DigestRecord,
+    record: DigestRecord,
     *,
     now: datetime,
     out: Path,
@@ -139,7 +139,7 @@ def _deliver(
     send: Sender | None,
     force: bool = False,
 ) -> DigestRun:
-    if not force and not db.claim_delivery(store, record.id, _OWNER, now):
+    if not force and not store.claim_delivery(record.id, _OWNER, now):
         # Another worker is delivering it right now (or has just done so).
         return DigestRun(profile.name, record.period, "in-progress", record.item_count)
     digest = _render(store, profile, record, titles, names)
@@ -164,13 +164,13 @@ def _deliver(
         try:
             (send or mail.send)(msg, cfg.smtp)
         except DeliveryError as exc:
-            db.record_failure(store, record.id, str(exc))
+            store.record_failure(record.id, str(exc))
             return DigestRun(
                 profile.name, record.period, "pending", digest.total, md, error=str(exc)
             )
-        db.mark_sent(store, record.id, now, str(msg["Message-ID"]))
+        store.mark_sent(record.id, now, str(msg["Message-ID"]))
     else:
-        db.mark_sent(store, record.id, now)
+        store.mark_sent(record.id, now)
     return DigestRun(profile.name, record.period, "sent", digest.total, md)
 
 
@@ -197,14 +197,14 @@ def run_digest(
     runs: list[DigestRun] = []
     kw: dict[str, Any] = {"now": now, "out": out, "titles": titles, "names": names, "send": send}
     if not dry_run:
-        for old in db.pending_digests(store, profile.name):
+        for old in store.pending_digests(profile.name):
             if old.period < period.key:
                 runs.append(_deliver(store, cfg, profile, old, **kw))
-    record = db.get_digest(store, profile.name, period.key)
+    record = store.get_digest(profile.name, period.key)
     if record is None:
-        since, until = db.window(store, profile.name, period.key, period.start, period.end, now)
-        rows = db.new_items(store, since, until, profile.topics, profile.sources)
-        facts = db.source_facts(store, since, until, profile.sources)
+        since, until = store.digest_window(profile.name, period.key, period.start, period.end, now)
+        rows = store.new_items(since, until, profile.topics, profile.sources)
+        facts = store.source_facts(since, until, profile.sources)
         health = assess_health(facts, since, now, profile.language)
         if dry_run:
             digest = build_digest(
@@ -220,8 +220,7 @@ def run_digest(
             text = render_markdown(digest)
             return [*runs, DigestRun(profile.name, period.key, "dry-run", digest.total, text=text)]
         skip = not rows and not health and profile.empty == "skip"
-        record = db.create_digest(
-            store,
+        record = store.create_digest(
             profile=profile.name,
             period=period.key,
             since=since,

@@ -1,7 +1,9 @@
-"""The web steps around pipeline.process(): robots.txt, pagination, sitemaps, article enrichment.
+"""The web steps of one source around the pure decide step (core/decide.py): robots.txt,
+pagination, sitemaps, article enrichment. I/O only: the rules are in core/decide.py.
 
 `pipeline.run_fetch()` calls `fetch_source()` once per due source. A feed (rss/atom/json) is
-fetched and handed to the pure `process()` as before. An HTML, sitemap or auto source also:
+fetched, read by `process()` and decided against the stored items (`Harvest.stored`, read once).
+An HTML, sitemap or auto source also:
 
 - asks robots.txt first (a disallowed listing is an error on the source and is not fetched;
   a disallowed article or later page is a warning and is skipped);
@@ -21,10 +23,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 
 from feedwatch.app.connectors import fetch_connector
+from feedwatch.core.decide import (
+    Classifier,
+    body_digest,
+    build_items,
+    decide,
+    needs_enrichment,
+    process,
+    select_sitemap_items,
+    to_enrich,
+    trusted_last_modified,
+    unchanged,
+)
 from feedwatch.core.entities import entity_map
 from feedwatch.core.extract import resolve_kind
 from feedwatch.core.extract.article import extract_article
@@ -33,13 +46,21 @@ from feedwatch.core.extract.sitemap import SitemapEntry, newest_first, parse_sit
 from feedwatch.core.normalise import MAX_SUMMARY, MAX_TITLE, check_date, plain_text
 from feedwatch.edges.http.fetch import Client, FetchSettings, HostLimiter, fetch
 from feedwatch.edges.http.robots import RobotsCache
-from feedwatch.edges.store import SourceUpdate, Store
 from feedwatch.errors import FetchError
-from feedwatch.types import FetchResult, Item, Source, SourceState, TopicScore
+from feedwatch.types import (
+    FetchResult,
+    Item,
+    Source,
+    SourceState,
+    SourceUpdate,
+    StoredItems,
+    TopicScore,
+)
 
 __all__ = [
     "DEFAULT_ENRICH_LIMIT",
     "Harvest",
+    "Lookup",
     "fetch_source",
     "needs_enrichment",
     "trusted_last_modified",
@@ -48,13 +69,21 @@ __all__ = [
 DEFAULT_ENRICH_LIMIT = 10  # article pages per source per run
 SITEMAP_MAX_CHILDREN = 10  # child sitemaps read per run from an index
 SITEMAP_MAX_NEW = 100  # new URLs taken from a sitemap per run
-LAST_MODIFIED_MIN_AGE = timedelta(minutes=10)
 ROBOTS_KINDS = frozenset({"html", "sitemap", "auto"})
 
-Classifier = Callable[[Item], Sequence[TopicScore]]
 Scores = dict[str, tuple[TopicScore, ...]]
-# pipeline.process() somewhere else (workers.ProcessPool.process): source, state, result, now
+# decide.process() somewhere else (workers.ProcessPool.process): source, state, result, now
 Offload = Callable[[Source, SourceState, FetchResult, datetime], Awaitable[SourceUpdate]]
+# What the store holds of a source's items with these ids or URLs (Store.stored_items)
+Lookup = Callable[[str, Sequence[str], Sequence[str]], Awaitable[StoredItems]]
+
+
+async def _nothing_stored(_key: str, _ids: Sequence[str], _urls: Sequence[str]) -> StoredItems:
+    return StoredItems()
+
+
+def _no_cursor(_key: str) -> str | None:
+    return None
 
 
 @dataclass
@@ -65,8 +94,10 @@ class Harvest:
     settings: FetchSettings
     limiter: HostLimiter
     robots: RobotsCache
-    store: Store
     clock: Callable[[], datetime]
+    stored: Lookup = _nothing_stored
+    # where a connector source resumes: Store.connector_cursor (#17)
+    cursor: Callable[[str], str | None] = _no_cursor
     classifier: Classifier | None = None
     classifier_version: str | None = None
     enrich_limit: int = DEFAULT_ENRICH_LIMIT
@@ -95,8 +126,8 @@ async def _get(h: Harvest, source: Source, url: str) -> FetchResult:
 
 
 async def fetch_source(h: Harvest, source: Source, state: SourceState) -> SourceUpdate:
-    """Fetch one source with everything its kind needs; never raises for the source's faults."""
-    from feedwatch.app.pipeline import process
+    """Fetch one source with everything its kind needs and decide what to write; never raises
+    for the source's faults."""
 
     def run_process(result: FetchResult, st: SourceState = state) -> SourceUpdate:
         return process(
@@ -116,7 +147,9 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
         )
         if not verdict.allowed:
             reason = verdict.reason or "robots.txt disallows the page"
-            return run_process(_refused(source, state.url, reason, h.clock()))
+            return decide(
+                run_process(_refused(source, state.url, reason, h.clock())), StoredItems()
+            )
     result = await fetch(
         h.client,
         source.key,
@@ -129,8 +162,6 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
     )
     digest = None
     if result.ok and source.kind != "sitemap":  # a sitemap index's children may change
-        from feedwatch.app.pipeline import body_digest, unchanged
-
         digest = body_digest(source, result.body, h.classifier_version)
         last, n_items = h.bodies.get(source.key, ("", 0))
         if last == digest and resolve_kind(source, result) != "sitemap":
@@ -140,31 +171,46 @@ async def fetch_source(h: Harvest, source: Source, state: SourceState) -> Source
     else:
         update = run_process(result)
     if update.outcome != "ok" or not result.ok:
-        return update
+        return decide(update, StoredItems())
     kind = resolve_kind(source, result)
     if kind not in ("html", "sitemap"):
-        return replace(update, body_hash=digest)
+        return decide(replace(update, body_hash=digest), await _stored(h, source, update.items))
     items = list(update.items)
     scores: Scores = dict(update.scores)
     warnings = list(update.warnings)
     paged = kind == "html" and state.last_success_at is None and source.max_pages > 1
     if paged:
         await _more_pages(h, source, state, result, items, scores, warnings, run_process)
-    known = await asyncio.to_thread(
-        h.store.known_items, source.key, [i.id for i in items], [i.url for i in items if i.url]
-    )
     if kind == "sitemap":
-        items, scores = await _sitemap(h, source, result, items, scores, warnings, known)
-    items = await _enrich(h, source, items, scores, warnings, known, result)
-    return replace(
-        update,
-        items=tuple(items),
-        entities=entity_map(items),  # after enrichment (#17)
-        scores=scores,
-        warnings=tuple(warnings),
-        # the digest stands for this one page's items: not when later pages were read too
-        body_hash=digest if kind == "html" and not paged else None,
+        items, scores = await _sitemap_children(h, source, result, items, scores, warnings)
+    stored = await _stored(h, source, items)
+    if kind == "sitemap":
+        items, found = select_sitemap_items(items, stored, h.sitemap_max_new)
+        if found > h.sitemap_max_new:
+            warnings.append(
+                f"{found} new URLs in the sitemap; took the newest {h.sitemap_max_new}, "
+                "the rest follow in later runs"
+            )
+        scores = {i.id: scores[i.id] for i in items if i.id in scores}
+    items = await _enrich(h, source, items, scores, warnings, stored, result)
+    return decide(
+        replace(
+            update,
+            items=tuple(items),
+            entities=entity_map(items),  # after enrichment (#17)
+            scores=scores,
+            warnings=tuple(warnings),
+            # the digest stands for this one page's items: not when later pages were read too
+            body_hash=digest if kind == "html" and not paged else None,
+        ),
+        stored,
     )
+
+
+async def _stored(h: Harvest, source: Source, items: Sequence[Item]) -> StoredItems:
+    if not items:
+        return StoredItems()
+    return await h.stored(source.key, [i.id for i in items], [i.url for i in items if i.url])
 
 
 # ------------------------------------------------------------------------------- pagination
@@ -212,128 +258,58 @@ async def _more_pages(
 # --------------------------------------------------------------------------------- sitemaps
 
 
-def _is_known(item: Item, known: dict[str, str]) -> bool:
-    return item.id in known or (bool(item.url) and item.url in known)
-
-
-def _known_hash(item: Item, known: dict[str, str]) -> str | None:
-    return known.get(item.id) or (known.get(item.url) if item.url else None)
-
-
-async def _sitemap(
+async def _sitemap_children(
     h: Harvest,
     source: Source,
     result: FetchResult,
     items: list[Item],
     scores: Scores,
     warnings: list[str],
-    known: dict[str, str],
 ) -> tuple[list[Item], Scores]:
-    """Read an index's children; keep changed URLs and at most `sitemap_max_new` new ones."""
-    from feedwatch.app.pipeline import build_items
-
+    """The items of a sitemap: those of an index's children (at most `sitemap_max_children`
+    of them, newest first), else the sitemap's own."""
     now = h.clock()
     try:
         top = parse_sitemap(result.body, now=now)
     except ValueError:
         top = None
-    if top is not None and top.kind == "index":
-        children = newest_first(top.entries)
-        if len(children) > h.sitemap_max_children:
-            warnings.append(
-                f"sitemap index lists {len(children)} sitemaps; read the newest "
-                f"{h.sitemap_max_children}"
-            )
-        entries: list[SitemapEntry] = []
-        for child in children[: h.sitemap_max_children]:
-            verdict = await h.robots.check(
-                h.client, child.url, settings=h.settings, limiter=h.limiter, key=source.key
-            )
-            if not verdict.allowed:
-                warnings.append(f"child sitemap not fetched: {verdict.reason}")
-                continue
-            got = await _get(h, source, child.url)
-            if not got.ok:
-                msg = got.error.message if got.error is not None else f"HTTP {got.status}"
-                warnings.append(f"child sitemap {child.url}: {msg}")
-                continue
-            try:
-                sub = parse_sitemap(got.body, now=now)
-            except ValueError as exc:
-                warnings.append(f"child sitemap {child.url}: {exc}")
-                continue
-            if sub.kind == "index":
-                warnings.append(f"child sitemap {child.url} is itself an index; not followed")
-                continue
-            entries.extend(sub.entries)
-        raws = sitemap_items(entries, len(entries))
-        items, scores = build_items(
-            source,
-            raws,
-            now,
-            base_url=result.final_url or result.url,
-            classifier=h.classifier,
-        )
-        fresh_known = await asyncio.to_thread(
-            h.store.known_items, source.key, [i.id for i in items], [i.url for i in items]
-        )
-        known.update(fresh_known)
-    new = [i for i in items if not _is_known(i, known)]
-    changed = [i for i in items if _is_known(i, known) and _known_hash(i, known) != i.content_hash]
-    if len(new) > h.sitemap_max_new:
+    if top is None or top.kind != "index":
+        return items, scores
+    children = newest_first(top.entries)
+    if len(children) > h.sitemap_max_children:
         warnings.append(
-            f"{len(new)} new URLs in the sitemap; took the newest {h.sitemap_max_new}, "
-            "the rest follow in later runs"
+            f"sitemap index lists {len(children)} sitemaps; read the newest "
+            f"{h.sitemap_max_children}"
         )
-    kept = changed + new[: h.sitemap_max_new]
-    return kept, {i.id: scores[i.id] for i in kept if i.id in scores}
+    entries: list[SitemapEntry] = []
+    for child in children[: h.sitemap_max_children]:
+        verdict = await h.robots.check(
+            h.client, child.url, settings=h.settings, limiter=h.limiter, key=source.key
+        )
+        if not verdict.allowed:
+            warnings.append(f"child sitemap not fetched: {verdict.reason}")
+            continue
+        got = await _get(h, source, child.url)
+        if not got.ok:
+            msg = got.error.message if got.error is not None else f"HTTP {got.status}"
+            warnings.append(f"child sitemap {child.url}: {msg}")
+            continue
+        try:
+            sub = parse_sitemap(got.body, now=now)
+        except ValueError as exc:
+            warnings.append(f"child sitemap {child.url}: {exc}")
+            continue
+        if sub.kind == "index":
+            warnings.append(f"child sitemap {child.url} is itself an index; not followed")
+            continue
+        entries.extend(sub.entries)
+    raws = sitemap_items(entries, len(entries))
+    return build_items(
+        source, raws, now, base_url=result.final_url or result.url, classifier=h.classifier
+    )
 
 
 # ------------------------------------------------------------------------------- enrichment
-
-
-def needs_enrichment(item: Item) -> bool:
-    """An item with a link but no date, no summary or no real title."""
-    if not item.url:
-        return False
-    return item.published is None or not item.summary or item.title == item.url
-
-
-def _http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-def trusted_last_modified(
-    responses: dict[str, FetchResult], now: datetime, *, listing: FetchResult | None = None
-) -> dict[str, datetime]:
-    """The Last-Modified values (same keys as `responses`) that can stand in for a publication date. Pure.
-
-    Last-Modified is often not the publication: dynamic pages stamp the time they were served,
-    and a deploy stamps every page of a site at once. A value is trusted only when it parses,
-    lies after 1995 and not after `now`, is at least 10 minutes older than the response's own
-    Date and than `now`, is not shared by another article of the same run, and differs from the
-    listing page's Last-Modified.
-    """
-    parsed: dict[str, datetime] = {}
-    for url, res in responses.items():
-        lm = check_date(_http_date(res.headers.get("last-modified")), now)
-        if lm is None or lm > now:
-            continue
-        served = min(_http_date(res.headers.get("date")) or now, now)
-        if served - lm < LAST_MODIFIED_MIN_AGE:
-            continue
-        parsed[url] = lm
-    counts: dict[datetime, int] = {}
-    for lm in parsed.values():
-        counts[lm] = counts.get(lm, 0) + 1
-    listing_lm = _http_date(listing.headers.get("last-modified")) if listing else None
-    return {u: lm for u, lm in parsed.items() if counts[lm] == 1 and lm != listing_lm}
 
 
 async def _article(h: Harvest, source: Source, url: str, warnings: list[str]) -> FetchResult | None:
@@ -357,13 +333,13 @@ async def _enrich(
     items: list[Item],
     scores: Scores,
     warnings: list[str],
-    known: dict[str, str],
+    stored: StoredItems,
     listing: FetchResult,
 ) -> list[Item]:
     """Items with what their article pages add (at most `enrich_limit` pages)."""
     if h.enrich_limit <= 0:
         return items
-    wanted = [i for i in items if needs_enrichment(i) and _known_hash(i, known) != i.content_hash]
+    wanted = to_enrich(items, stored)
     todo = wanted[: h.enrich_limit]
     if len(wanted) > len(todo):
         warnings.append(

@@ -1,219 +1,94 @@
 """One pass over sources: fetch, extract, normalise, classify, decide, store.
 
-`process()` is pure: a FetchResult in, a SourceUpdate out (what to write and when to come back).
-`run_fetch()` is the thin async shell around it: it owns the client, the limiter and the order of
-work, and turns every source's failure into a recorded outcome while the others go on.
+`run_fetch()` is the async shell around the pure decide step (core/decide.py): it owns the
+client, the limiter, the order of work and the batched reads and writes of the store, and turns
+every source's failure into a recorded outcome while the others go on. Every store call runs in
+a thread (asyncio.to_thread), never on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
+from feedwatch.app.classifier import configured_topics, make_classifier
 from feedwatch.app.harvest import DEFAULT_ENRICH_LIMIT, Harvest, Offload, fetch_source
 from feedwatch.config.sources import Config
-from feedwatch.core.entities import entity_map
-from feedwatch.core.extract import extract
-from feedwatch.core.normalise import normalise
-from feedwatch.core.schedule import max_age, next_check_at
+from feedwatch.core.decide import Classifier, decide, internal_error
 from feedwatch.edges.http.fetch import FetchSettings, HostLimiter, make_client
 from feedwatch.edges.http.netpolicy import AddressPolicy
 from feedwatch.edges.http.robots import RobotsCache
-from feedwatch.edges.store import FetchOutcome, SourceUpdate, Store
-from feedwatch.errors import ExtractError
-from feedwatch.types import FetchResult, Item, RawItem, Source, SourceState, TopicScore
+from feedwatch.edges.store import Store
+from feedwatch.errors import StorageError
+from feedwatch.types import (
+    FetchOutcome,
+    RunResult,
+    Source,
+    SourceState,
+    SourceUpdate,
+    StoredItems,
+)
 
-if TYPE_CHECKING:
-    from feedwatch.core.classify import Topics
+__all__ = [
+    "Classifier",
+    "RunResult",
+    "configured_topics",
+    "fetch_settings",
+    "make_classifier",
+    "decided",
+    "run_fetch",
+    "write_update",
+    "write_updates",
+]
 
 log = logging.getLogger("feedwatch.fetch")
 
-Classifier = Callable[[Item], Sequence[TopicScore]]
 WRITE_BATCH = 50  # most sources written with one commit (Store.apply_many)
+READ_BATCH = 50  # most sources whose stored items are read at once (Store.stored_items_many)
+
+Req = TypeVar("Req")
+Res = TypeVar("Res")
 
 
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    outcomes: tuple[FetchOutcome, ...]
-    seconds: float
+class Batched(Generic[Req, Res]):
+    """Calls of `fn` over lists, in a thread: whoever holds the lock runs every request
+    waiting, `size` at a time. `fn` returns one result per request, or an exception in its
+    place (raised to that request's caller only)."""
 
-    @property
-    def attempted(self) -> int:
-        return len(self.outcomes)
+    def __init__(self, fn: Callable[[list[Req]], Sequence[Res | BaseException]], size: int):
+        self._fn = fn
+        self._size = size
+        self._lock = asyncio.Lock()
+        self._pending: list[tuple[Req, asyncio.Future[Res]]] = []
 
-    @property
-    def failed(self) -> int:
-        return sum(1 for o in self.outcomes if o.outcome == "error")
-
-    @property
-    def new(self) -> int:
-        return sum(o.new for o in self.outcomes)
-
-    @property
-    def exit_code(self) -> int:
-        """0 if at least one source succeeded or nothing was due; 1 if every one failed."""
-        return 1 if self.attempted and self.failed == self.attempted else 0
-
-
-def _after_success(
-    source: Source, state: SourceState, result: FetchResult, now: datetime
-) -> datetime:
-    return next_check_at(
-        source.key,
-        source.interval,
-        now,
-        cache_max_age=max_age(result.headers),
-        bounds=source.interval_bounds,
-        gap_seconds=state.typical_gap,
-    )
-
-
-def process(
-    source: Source,
-    state: SourceState,
-    result: FetchResult,
-    now: datetime,
-    *,
-    classifier: Classifier | None = None,
-    classifier_version: str | None = None,
-) -> SourceUpdate:
-    """Decide what one fetch means: items to write, validators, the next check. Pure."""
-    started = result.fetched_at or now
-    base = SourceUpdate(
-        key=source.key,
-        started_at=started,
-        duration=result.elapsed,
-        outcome="ok",
-        url=result.final_url or result.url,
-        http_status=result.status,
-        bytes=len(result.body),
-    )
-    if result.error is not None:
-        errors = state.consecutive_errors + 1
-        disable = None
-        if result.status == 410:
-            disable = (
-                "410 Gone: the site says this address is gone for good; fix the URL in the config"
-            )
-        return replace(
-            base,
-            outcome="error",
-            error=result.error.message,
-            error_kind=result.error.kind,
-            next_check_at=next_check_at(
-                source.key,
-                source.interval,
-                now,
-                consecutive_errors=errors,
-                retry_after=result.error.retry_after,
-            ),
-            disable_reason=disable,
-        )
-    new_url = result.permanent_redirect if result.permanent_redirect != state.url else None
-    if result.not_modified:
-        return replace(
-            base,
-            outcome="not-modified",
-            new_url=new_url,
-            next_check_at=_after_success(source, state, result, now),
-        )
-    try:
-        extracted = extract(source, result, now)
-    except ExtractError as exc:
-        return replace(
-            base,
-            outcome="error",
-            error=exc.message,
-            error_kind="extract",
-            new_url=new_url,
-            next_check_at=next_check_at(
-                source.key, source.interval, now, consecutive_errors=state.consecutive_errors + 1
-            ),
-        )
-    items, scores = build_items(
-        source, extracted.items, now, base_url=result.final_url or result.url, classifier=classifier
-    )
-    return replace(
-        base,
-        items=tuple(items),
-        warnings=extracted.warnings,
-        etag=result.headers.get("etag"),
-        last_modified=result.headers.get("last-modified"),
-        set_validators=True,
-        new_url=new_url,
-        next_check_at=_after_success(source, state, result, now),
-        scores=scores,
-        classifier_version=classifier_version,
-        entities=entity_map(items),  # references cited (#17)
-    )
-
-
-def body_digest(source: Source, body: bytes, classifier_version: str | None) -> str:
-    """A digest of a body and of what reading it depends on (kind, keep, selectors, rules). Pure."""
-    what = f"{source.kind}\0{source.keep}\0{source.selectors!r}\0{classifier_version or ''}\0"
-    digest = hashlib.sha256(what.encode())
-    digest.update(body)
-    return digest.hexdigest()
-
-
-def unchanged(
-    source: Source,
-    state: SourceState,
-    result: FetchResult,
-    now: datetime,
-    body_hash: str,
-    items: int,
-) -> SourceUpdate:
-    """A 200 whose body is byte-identical to the last one read in full (which held `items`
-    items): nothing to extract, classify or write but the source's state and its log row, "ok"
-    with those items unchanged. Pure."""
-    new_url = result.permanent_redirect if result.permanent_redirect != state.url else None
-    return SourceUpdate(
-        key=source.key,
-        started_at=result.fetched_at or now,
-        duration=result.elapsed,
-        outcome="ok",
-        url=result.final_url or result.url,
-        http_status=result.status,
-        bytes=len(result.body),
-        etag=result.headers.get("etag"),
-        last_modified=result.headers.get("last-modified"),
-        set_validators=True,
-        new_url=new_url,
-        next_check_at=_after_success(source, state, result, now),
-        body_hash=body_hash,
-        same_body_items=items,
-    )
-
-
-def build_items(
-    source: Source,
-    raws: Sequence[RawItem],
-    now: datetime,
-    *,
-    base_url: str,
-    classifier: Classifier | None = None,
-) -> tuple[list[Item], dict[str, tuple[TopicScore, ...]]]:
-    """Normalise and classify raw items; a `keep: topical` source drops the off-topic. Pure."""
-    items: list[Item] = []
-    scores: dict[str, tuple[TopicScore, ...]] = {}
-    for raw in raws:
-        item = normalise(source.key, raw, now, base_url=base_url)
-        if item is None:
-            continue
-        if classifier is not None:
-            item_scores = tuple(classifier(item))
-            if source.keep == "topical" and not any(s.assigned for s in item_scores):
-                continue
-            scores[item.id] = item_scores
-        items.append(item)
-    return items, scores
+    async def __call__(self, request: Req) -> Res:
+        done: asyncio.Future[Res] = asyncio.get_running_loop().create_future()
+        self._pending.append((request, done))
+        async with self._lock:
+            while not done.done():  # its own request may be past the first batch
+                batch = self._pending[: self._size]
+                del self._pending[: self._size]
+                try:
+                    results = await asyncio.to_thread(self._fn, [r for r, _f in batch])
+                except BaseException as exc:  # cancelled or broken: nobody waits forever
+                    for _r, fut in batch:
+                        if fut.done():
+                            continue
+                        if isinstance(exc, Exception):
+                            fut.set_exception(exc)
+                        else:
+                            fut.cancel()
+                    raise
+                for (_r, fut), res in zip(batch, results, strict=True):
+                    if isinstance(res, BaseException):
+                        fut.set_exception(res)
+                    else:
+                        fut.set_result(res)
+        return await done
 
 
 def _log_outcome(o: FetchOutcome) -> None:
@@ -252,25 +127,11 @@ async def _guarded(
     traceback in the log) instead of ending the pass for every other source."""
     try:
         return await fetch_source(harvest, source, state)
+    except StorageError:  # the database, not this source: the run stops
+        raise
     except Exception as exc:  # a feedwatch or library bug, not a source problem
         log.exception("%s: internal error while reading this source", source.key)
-        now = clock()
-        return SourceUpdate(
-            key=source.key,
-            started_at=now,
-            duration=0.0,
-            outcome="error",
-            url=state.url,
-            error=f"internal error while reading this source ({type(exc).__name__}: "
-            f"{str(exc)[:200]}); please report it",
-            error_kind="internal",
-            next_check_at=next_check_at(
-                source.key,
-                source.interval,
-                now,
-                consecutive_errors=state.consecutive_errors + 1,
-            ),
-        )
+        return internal_error(source, state, clock(), exc)
 
 
 async def run_fetch(
@@ -299,16 +160,17 @@ async def run_fetch(
     started = time.perf_counter()
     now = clock()
     if sync:  # mirror the config into the sources table (the daemon does it once per tick)
-        store.sync_sources(config.sources, now)
+        await asyncio.to_thread(store.sync_sources, config.sources, now)
     by_key = {s.key: s for s in config.sources}
     if keys:
-        states = store.source_states(keys)
+        states = await asyncio.to_thread(store.source_states, keys)
         todo = [states[k] for k in keys if k in states]
     elif every:
-        states = store.source_states(s.key for s in config.sources if s.enabled)
-        todo = [states[s.key] for s in config.sources if s.enabled and s.key in states]
+        enabled = [s.key for s in config.sources if s.enabled]
+        states = await asyncio.to_thread(store.source_states, enabled)
+        todo = [states[k] for k in enabled if k in states]
     else:
-        todo = [st for st in store.due_sources(now) if st.key in by_key]
+        todo = [st for st in await asyncio.to_thread(store.due_sources, now) if st.key in by_key]
     if on_start is not None:
         on_start(len(todo))
     if not todo:
@@ -316,37 +178,18 @@ async def run_fetch(
 
     settings = fetch_settings(config)
     limiter = HostLimiter.from_settings(settings)
-    write_lock = asyncio.Lock()
-    pending: list[tuple[SourceUpdate, asyncio.Future[FetchOutcome]]] = []
     # Sources between their fetch and their write at once: bounds memory when writes lag.
     in_flight = asyncio.Semaphore(max(4 * settings.global_limit, 16))
     outcomes: list[FetchOutcome] = []
+    # Writes: one commit for every update waiting (Store.apply_many); reads of the stored items
+    # for the decide step likewise, with a fixed number of statements per batch.
+    write = Batched[SourceUpdate, FetchOutcome](store.apply_many, WRITE_BATCH)
+    read = Batched[tuple[str, Sequence[str], Sequence[str]], StoredItems](
+        store.stored_items_many, READ_BATCH
+    )
 
-    async def write(update: SourceUpdate) -> FetchOutcome:
-        """Store one update; whoever holds the lock writes every update waiting, one commit."""
-        done: asyncio.Future[FetchOutcome] = asyncio.get_running_loop().create_future()
-        pending.append((update, done))
-        async with write_lock:
-            while not done.done():  # its own update may be past the first batch
-                batch = pending[:WRITE_BATCH]
-                del pending[:WRITE_BATCH]
-                try:
-                    results = await asyncio.to_thread(store.apply_many, [u for u, _f in batch])
-                except BaseException as exc:  # cancelled or broken: nobody waits forever
-                    for _u, fut in batch:
-                        if fut.done():
-                            continue
-                        if isinstance(exc, Exception):
-                            fut.set_exception(exc)
-                        else:
-                            fut.cancel()
-                    raise
-                for (_u, fut), res in zip(batch, results, strict=True):
-                    if isinstance(res, BaseException):
-                        fut.set_exception(res)
-                    else:
-                        fut.set_result(res)
-        return await done
+    async def stored(key: str, ids: Sequence[str], urls: Sequence[str]) -> StoredItems:
+        return await read((key, ids, urls))
 
     robots_cache = robots if robots is not None else RobotsCache()
     bodies = await asyncio.to_thread(store.body_hashes, [st.key for st in todo])
@@ -364,8 +207,9 @@ async def run_fetch(
                     settings=settings,
                     limiter=limiter,
                     robots=robots_cache,
-                    store=store,
                     clock=clock,
+                    stored=stored,
+                    cursor=store.connector_cursor,
                     classifier=classifier,
                     classifier_version=classifier_version,
                     enrich_limit=enrich_limit,
@@ -402,24 +246,24 @@ def fetch_settings(config: Config) -> FetchSettings:
     )
 
 
-def configured_topics(topics_path: str | None = None) -> Topics:
-    """The topics of `topics_path`, else of config/topics.yaml when present, else the topics
-    that ship with feedwatch (kept here for callers; the rule lives in config.topics)."""
-    from feedwatch.config.topics import topics_path as resolve
-    from feedwatch.core.classify import load_topics
+def decided(store: Store, updates: Sequence[SourceUpdate]) -> list[SourceUpdate]:
+    """`updates` decided (core/decide.py) against what `store` holds, as run_fetch() decides
+    them; those decided already as they are. One source at most once."""
+    todo = [u for u in updates if u.writes is None and u.items]
+    stored = store.stored_items_many(
+        [(u.key, [i.id for i in u.items], [i.url for i in u.items if i.url]) for u in todo]
+    )
+    by_id = {id(u): s for u, s in zip(todo, stored, strict=True)}
+    return [decide(u, by_id.get(id(u), StoredItems())) for u in updates]
 
-    return load_topics(resolve(topics_path))
+
+def write_update(store: Store, update: SourceUpdate) -> FetchOutcome:
+    """Decide one update against the store and write it (Store.apply): scripts and tests."""
+    return store.apply(decided(store, [update])[0])
 
 
-def make_classifier(topics_path: str | None = None) -> tuple[Classifier | None, str | None]:
-    """The full topic decision (rules + model, see feedwatch.core.classify) over
-    configured_topics(topics_path) and the configured model, with its version."""
-    from feedwatch.config.topics import model_path
-    from feedwatch.core.classify import make_classifier as full_decision
-
-    decide = full_decision(configured_topics(topics_path), model_path())
-
-    def run(item: Item) -> Sequence[TopicScore]:
-        return decide(item.title, item.summary, item.source)
-
-    return run, decide.version
+def write_updates(
+    store: Store, updates: Sequence[SourceUpdate]
+) -> list[FetchOutcome | StorageError]:
+    """Decide updates (one per source) against the store and write them with one commit."""
+    return store.apply_many(decided(store, updates))

@@ -1,6 +1,6 @@
 """Extraction and classification in worker processes, so a pass uses more than one core.
 
-`pipeline.process()` is pure and CPU-bound (parse, normalise, classify); everything else in a
+`decide.process()` is pure and CPU-bound (parse, normalise, classify); everything else in a
 pass (HTTP, the event loop, database writes) waits on I/O. With a `ProcessPool`, `run_fetch()`
 hands each successful response to a worker process and keeps fetching and writing meanwhile:
 
@@ -9,24 +9,29 @@ hands each successful response to a worker process and keeps fetching and writin
 
 The workers build their own classifier from `topics_path` (the same rules, so the same
 version). The pool forks where it can, and it forks at once, while the process is still
-single-threaded; elsewhere it spawns.
+single-threaded; elsewhere it spawns. A worker holds no database connection: the store closes
+its pooled connections before any fork (edges/store/base.py) and the worker imports the pure
+core only; and a worker ends with its parent (die_with_parent), so a killed `feedwatch fetch`
+leaves no process behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import gc
 import multiprocessing
+import os
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING
 
-from feedwatch.types import FetchResult, Source, SourceState
-
-if TYPE_CHECKING:
-    from feedwatch.app.pipeline import Classifier
-    from feedwatch.edges.store import SourceUpdate
+from feedwatch.app.classifier import make_classifier
+from feedwatch.core.decide import Classifier, process
+from feedwatch.types import FetchResult, Source, SourceState, SourceUpdate
 
 __all__ = ["ProcessPool"]
 
@@ -34,10 +39,24 @@ _classifier: Classifier | None = None
 _version: str | None = None
 
 
-def _init(topics_path: str | None) -> None:
-    global _classifier, _version
-    from feedwatch.app.pipeline import make_classifier
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
+
+def die_with_parent(parent: int) -> None:
+    """End this process when `parent` ends: on Linux the kernel sends SIGKILL when the parent
+    (the thread that forked this process: the pool's creator) dies, even by SIGKILL; a parent
+    already gone by now ends it at once. Elsewhere the pool's closed pipe ends it."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _init(topics_path: str | None, parent: int) -> None:
+    global _classifier, _version
+    die_with_parent(parent)
     _classifier, _version = make_classifier(topics_path)
 
 
@@ -48,13 +67,11 @@ def _ready() -> str | None:
 def _process(
     source: Source, state: SourceState, result: FetchResult, now: datetime
 ) -> SourceUpdate:
-    from feedwatch.app.pipeline import process
-
     return process(source, state, result, now, classifier=_classifier, classifier_version=_version)
 
 
 class ProcessPool:
-    """`processes` worker processes that run pipeline.process() with the configured topics."""
+    """`processes` worker processes that run decide.process() with the configured topics."""
 
     def __init__(self, processes: int, topics_path: str | None = None) -> None:
         if processes < 1:
@@ -67,7 +84,7 @@ class ProcessPool:
             # and the forked worker keeps sharing them (~10 MB less private memory in bench/).
             gc.freeze()
         self._pool = ProcessPoolExecutor(
-            processes, mp_context=context, initializer=_init, initargs=(topics_path,)
+            processes, mp_context=context, initializer=_init, initargs=(topics_path, os.getpid())
         )
         # Start the workers now (fork: all of them, before the pool's own thread exists).
         self.classifier_version = self._pool.submit(_ready).result()
@@ -75,7 +92,7 @@ class ProcessPool:
     async def process(
         self, source: Source, state: SourceState, result: FetchResult, now: datetime
     ) -> SourceUpdate:
-        """pipeline.process() with the workers' classifier, in a worker process."""
+        """decide.process() with the workers' classifier, in a worker process."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, _process, source, state, result, now)
 

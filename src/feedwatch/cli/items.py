@@ -11,7 +11,6 @@ from feedwatch.app.pipeline import configured_topics
 from feedwatch.cli._common import Context, local, parse_cli_date, table
 from feedwatch.core.export import item_record
 from feedwatch.edges.store import ItemQuery
-from feedwatch.edges.store.topics import near_misses
 
 
 @click.command()
@@ -82,7 +81,7 @@ def check_topic(obj: Context, topic: str) -> None:
 
 def _near_miss(obj: Context, topic: str, limit: int, fmt: str) -> None:
     check_topic(obj, topic)
-    rows = near_misses(obj.store(), topic, limit=limit)
+    rows = obj.store().near_misses(topic, limit=limit)
     if fmt == "jsonl":
         for item, row in rows:
             click.echo(

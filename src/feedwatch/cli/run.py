@@ -13,7 +13,6 @@ from feedwatch.app.daemon import DaemonSettings, run_daemon
 from feedwatch.cli._common import Context, local
 from feedwatch.core.export import iso as _iso
 from feedwatch.edges.store import Store
-from feedwatch.edges.store.digests import last_digests
 
 
 def _host_port(value: str | None) -> tuple[str, int] | None:
@@ -169,5 +168,5 @@ def _last_digests(store: Store) -> list[dict[str, Any]]:
             "items": r.item_count,
             "error": r.last_error,
         }
-        for r in sorted(last_digests(store).values(), key=lambda r: r.profile)
+        for r in sorted(store.last_digests().values(), key=lambda r: r.profile)
     ]

@@ -33,14 +33,14 @@ def why(obj: Context, item_ref: str) -> None:
     """The topic decisions of one item and what decided each: a label by hand, or the model's
     contributions for and against and the rule terms."""
     from feedwatch.core.classify import resolve_labels
-    from feedwatch.edges.store.topics import TopicRow, classifier_version, find_item, topic_rows
+    from feedwatch.edges.store.topics import TopicRow
 
     store = obj.store()
-    item = find_item(store, item_ref)
-    rows = topic_rows(store, item.id)
+    item = store.find_item(item_ref)
+    rows = store.topic_rows(item.id)
     click.echo(f"{item.id}  {item.title}")
     click.echo(f"{item.source}  {item.url}")
-    version = classifier_version(store, item.id)
+    version = store.classifier_version(item.id)
     if not rows and version is None:
         click.echo("not classified yet: run `feedwatch classify`")
         return
@@ -87,26 +87,24 @@ def why(obj: Context, item_ref: str) -> None:
 def classify(obj: Context, every: bool) -> None:
     """(Re)classify stored items: new ones, or those scored by other rules or another model."""
     from feedwatch.app.pipeline import make_classifier
-    from feedwatch.edges.store.topics import count_to_rescore, reclassify
 
     store = obj.store()
     classifier, version = make_classifier(obj.topics_path)
     assert classifier is not None and version is not None
-    total = store.count_items() if every else count_to_rescore(store, version)
+    total = store.count_items() if every else store.count_to_rescore(version)
     if interactive(obj) and total > 0:
         from rich.progress import Progress  # rich draws bars on a terminal only: imported then
 
         with Progress(console=stderr_console(), transient=True) as progress:
             task = progress.add_task("classifying", total=total)
-            done = reclassify(
-                store,
+            done = store.reclassify(
                 classifier,
                 version,
                 every=every,
                 progress=lambda n: progress.advance(task, n),
             )
     else:
-        done = reclassify(store, classifier, version, every=every)
+        done = store.reclassify(classifier, version, every=every)
     if not obj.quiet:
         click.echo(f"classified {done} items with classifier version {version}")
 
@@ -134,8 +132,6 @@ def label(
 ) -> None:
     """A human decision that wins over the classifier, survives re-classification and is
     learnt from by `feedwatch train`."""
-    from feedwatch.edges.store.topics import clear_label, find_item, set_label
-
     if not (add or remove or clear):
         raise click.UsageError("give --add TOPIC, --remove TOPIC or --clear TOPIC")
     both = set(add) & set(remove)
@@ -144,13 +140,13 @@ def label(
     for topic in (*add, *remove, *clear):
         check_topic(obj, topic)
     store = obj.store()
-    item = find_item(store, item_ref)
+    item = store.find_item(item_ref)
     for topic in add:
-        set_label(store, item.id, topic, True)
+        store.set_label(item.id, topic, True)
     for topic in remove:
-        set_label(store, item.id, topic, False)
+        store.set_label(item.id, topic, False)
     for topic in clear:
-        clear_label(store, item.id, topic)
+        store.clear_label(item.id, topic)
     if not obj.quiet:
         parts = [f"+{t}" for t in add] + [f"-{t}" for t in remove] + [f"?{t}" for t in clear]
         click.echo(f"{item.id}: {' '.join(parts)}")
@@ -245,9 +241,7 @@ def _examples(
     for f in files:
         examples.extend(examples_from_records(read_labelled(f), topics.keys, prefix=f.name))
     if use_store:
-        from feedwatch.edges.store.topics import manual_labels
-
-        for item, known in manual_labels(obj.store()):
+        for item, known in obj.store().manual_labels():
             known = {k: v for k, v in known.items() if k in topics.keys}
             if known:
                 rec = {"id": item.id, "title": item.title, "labels": []}

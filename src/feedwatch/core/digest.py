@@ -14,15 +14,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from statistics import median
 from string import Formatter
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeGuard, assert_never, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from feedwatch.core.links import linkify_html, linkify_md
+from feedwatch.core.schedule import typical_gap
 from feedwatch.textsafe import header_value, md_escape, md_url, one_line, safe_url
-from feedwatch.types import AMSTERDAM, DigestProfile, Item
+from feedwatch.types import AMSTERDAM, DigestProfile, ErrorKind, Item
 
 __all__ = [
     "Digest",
@@ -180,35 +180,80 @@ def short_time(value: datetime, tz: ZoneInfo = AMSTERDAM) -> str:
 
 HealthKind = Literal["failing", "quiet", "empty"]
 
-_ERROR_WORDS: dict[str, dict[str, str]] = {
-    "nl": {
-        "timeout": "de website antwoordde niet op tijd",
-        "connect": "de website was niet bereikbaar",
-        "network": "de verbinding met de website mislukte",
-        "tls": "de beveiligde verbinding (TLS) mislukte",
-        "http": "de website gaf een foutmelding",
-        "redirects": "de website stuurde door naar een onbruikbaar adres",
-        "too-large": "het antwoord was te groot",
-        "decoding": "het antwoord was beschadigd",
-        "protocol": "de website hield zich niet aan het HTTP-protocol",
-        "url": "het adres van de bron is ongeldig",
-        "extract": "er stonden geen leesbare berichten in het antwoord",
-        "policy": "het adres is niet toegestaan (intern netwerk)",
-    },
-    "en": {
-        "timeout": "the website did not answer in time",
-        "connect": "the website could not be reached",
-        "network": "the connection to the website failed",
-        "tls": "the secure connection (TLS) failed",
-        "http": "the website answered with an error",
-        "redirects": "the website redirected to an unusable address",
-        "too-large": "the answer was too large",
-        "decoding": "the answer was corrupt",
-        "protocol": "the website broke the HTTP protocol",
-        "url": "the source's address is invalid",
-        "extract": "the answer held no readable items",
-        "policy": "the address is not allowed (internal network)",
-    },
+
+def _error_words(kind: ErrorKind) -> tuple[str, str]:
+    """(Dutch, English) plain words for a kind of fetch failure. Every kind has a case: a kind
+    added to types.ErrorKind without words here fails type-checking (assert_never)."""
+    match kind:
+        case "timeout":
+            return "de website antwoordde niet op tijd", "the website did not answer in time"
+        case "connect":
+            return "de website was niet bereikbaar", "the website could not be reached"
+        case "network":
+            return "de verbinding met de website mislukte", "the connection to the website failed"
+        case "tls":
+            return "de beveiligde verbinding (TLS) mislukte", "the secure connection (TLS) failed"
+        case "http":
+            return "de website gaf een foutmelding", "the website answered with an error"
+        case "redirects":
+            return (
+                "de website stuurde door naar een onbruikbaar adres",
+                "the website redirected to an unusable address",
+            )
+        case "too-large":
+            return "het antwoord was te groot", "the answer was too large"
+        case "decoding":
+            return "het antwoord was beschadigd", "the answer was corrupt"
+        case "protocol":
+            return (
+                "de website hield zich niet aan het HTTP-protocol",
+                "the website broke the HTTP protocol",
+            )
+        case "url":
+            return "het adres van de bron is ongeldig", "the source's address is invalid"
+        case "extract":
+            return (
+                "er stonden geen leesbare berichten in het antwoord",
+                "the answer held no readable items",
+            )
+        case "refused-address":
+            return (
+                "het adres is niet toegestaan (intern netwerk)",
+                "the address is not allowed (internal network)",
+            )
+        case "dns":
+            return (
+                "de naam van de website bestaat niet (DNS)",
+                "the website's name does not resolve (DNS)",
+            )
+        case "robots":
+            return (
+                "de website vraagt robots deze pagina niet te lezen (robots.txt)",
+                "the website asks robots not to read this page (robots.txt)",
+            )
+        case "internal":
+            return (
+                "een fout in feedwatch zelf bij het lezen van deze bron",
+                "a bug in feedwatch while reading this source",
+            )
+        case _:
+            assert_never(kind)
+
+
+ERROR_KINDS: tuple[ErrorKind, ...] = tuple(
+    k for part in get_args(ErrorKind) for k in (get_args(part) or (part,))
+)
+
+
+def is_error_kind(value: str | None) -> TypeGuard[ErrorKind]:
+    """Whether a stored error kind is one of today's kinds."""
+    return value in ERROR_KINDS
+
+
+# Plain words per language for every kind of fetch failure (complete: see _error_words).
+_ERROR_WORDS: Mapping[str, Mapping[ErrorKind, str]] = {
+    lang: {kind: _error_words(kind)[i] for kind in ERROR_KINDS}
+    for i, lang in enumerate(("nl", "en"))
 }
 
 
@@ -257,20 +302,12 @@ class HealthNote:
 
 QUIET_FACTOR = 4  # quiet: no new item for this many times the usual gap ...
 QUIET_MINIMUM = timedelta(days=3)  # ... and at least this long
-QUIET_MIN_ITEMS = 5  # a usual gap needs this many dated items
-
-
-def usual_gap(dates: Sequence[datetime]) -> timedelta | None:
-    """The median gap between consecutive item dates (newest first), or None if too few."""
-    ordered = sorted(dates, reverse=True)
-    if len(ordered) < QUIET_MIN_ITEMS:
-        return None
-    gaps = [(a - b).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)]
-    return timedelta(seconds=median(gaps))
+QUIET_MIN_ITEMS = 5  # a usual gap needs this many distinct item dates
 
 
 def _plain_error(kind: str | None, error: str | None, lang: str) -> str:
-    words = _ERROR_WORDS.get(lang, _ERROR_WORDS["nl"]).get(kind or "")
+    table = _ERROR_WORDS.get(lang, _ERROR_WORDS["nl"])
+    words = table[kind] if is_error_kind(kind) else None  # a kind of an older version: none
     detail = one_line(error)[:160]
     if words and detail:
         return f"{words} ({detail})"
@@ -332,9 +369,10 @@ def assess_health(
                 )
             )
             continue
-        gap = usual_gap(f.item_dates)
-        if gap is None or not f.item_dates:
+        seconds = typical_gap(f.item_dates, minimum=QUIET_MIN_ITEMS)
+        if seconds is None or not f.item_dates:
             continue
+        gap = timedelta(seconds=seconds)
         last = max(f.item_dates[0], f.last_new_item_at or f.item_dates[0])
         limit = max(gap * QUIET_FACTOR, QUIET_MINIMUM)
         if now - last > limit:

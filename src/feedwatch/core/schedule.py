@@ -33,10 +33,12 @@ def max_age(headers: Mapping[str, str]) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def typical_gap(times: Sequence[datetime]) -> float | None:
-    """The median gap in seconds between distinct publication times, or None with fewer than 3."""
+def typical_gap(times: Sequence[datetime], *, minimum: int = 3) -> float | None:
+    """The median gap in seconds between distinct publication times, or None with fewer than
+    `minimum` of them. The one rule of how often a source publishes: adaptive polling uses it,
+    and so does the digest's quiet-source warning (with more evidence asked)."""
     ordered = sorted(set(times))
-    if len(ordered) < 3:
+    if len(ordered) < max(minimum, 2):
         return None
     gaps = [(b - a).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)]
     return float(statistics.median(gaps))

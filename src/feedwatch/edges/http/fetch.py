@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import get_args
 
 import httpx
 
@@ -35,7 +36,7 @@ from feedwatch.edges.http.netpolicy import (
     PolicyTransport,
     Resolver,
 )
-from feedwatch.errors import FetchError
+from feedwatch.errors import FetchError, FetchErrorKind
 from feedwatch.types import FetchResult
 
 ACCEPT = (
@@ -45,21 +46,8 @@ ACCEPT = (
 )
 ACCEPT_ENCODING = "gzip, deflate"  # not br/zstd: worse bomb ratios, and we inflate ourselves
 
-# The values FetchError.kind takes here.
-FETCH_ERROR_KINDS = (
-    "url",  # not an http(s) URL
-    "dns",  # the host name does not resolve
-    "refused-address",  # the address policy refused every address of the host
-    "connect",  # no TCP connection (refused, unreachable)
-    "tls",  # TLS handshake or certificate failure
-    "timeout",  # connect/read timeout, or the whole-exchange deadline
-    "network",  # the connection broke during the exchange
-    "protocol",  # the server broke HTTP
-    "http",  # a 4xx/5xx (or an unusable 3xx) status; FetchResult.status is set
-    "redirects",  # a loop, too many hops, or a redirect to a non-http(s) URL
-    "too-large",  # decoded body over max_body
-    "decoding",  # unsupported or corrupt Content-Encoding
-)
+# The values FetchError.kind takes (errors.FetchErrorKind; "robots" is set by app/harvest.py).
+FETCH_ERROR_KINDS: tuple[FetchErrorKind, ...] = get_args(FetchErrorKind)
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
@@ -156,7 +144,7 @@ class HostLimiter:
 class _Failure(Exception):
     """Internal: ends a fetch with an error value."""
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: FetchErrorKind, message: str):
         self.kind = kind
         self.message = message
         super().__init__(message)
@@ -319,7 +307,9 @@ def _os_detail(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _describe(exc: Exception, url: httpx.URL, settings: FetchSettings) -> tuple[str, str]:
+def _describe(
+    exc: Exception, url: httpx.URL, settings: FetchSettings
+) -> tuple[FetchErrorKind, str]:
     """(kind, plain message) for an exception raised while talking to `url`."""
     host = url.host
     where = f"{host}:{url.port}" if url.port else host

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, tuple_
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
+from feedwatch.edges.store.base import StoreBase, wrap_exceptions
 from feedwatch.edges.store.models import (
     UTCDateTime,
     connector_cursors,
@@ -23,13 +23,12 @@ from feedwatch.edges.store.models import (
     items,
     sources,
 )
-from feedwatch.errors import StorageError
 from feedwatch.types import Item
 
 if TYPE_CHECKING:
-    from feedwatch.edges.store import SourceUpdate
+    from feedwatch.types import SourceUpdate
 
-__all__ = ["DossierRow", "EntityCount", "EntityStore"]
+__all__ = ["DossierRow", "EntitiesMixin", "EntityCount", "EntityStore"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +67,8 @@ def _split(entity: str) -> tuple[str, str]:
     return kind, ref
 
 
-class EntityStore:
+class EntitiesMixin(StoreBase):
     """Entities, connector documents and cursors; mixed into Store."""
-
-    engine: Engine
 
     # ------------------------------------------------------------------------- writing
 
@@ -179,37 +176,32 @@ class EntityStore:
                 out.setdefault(item_id, []).append(f"{kind}:{ref}")
         return {k: tuple(sorted(v)) for k, v in out.items()}
 
+    @wrap_exceptions("reading a connector's cursor")
     def connector_cursor(self, key: str) -> str | None:
         """Where connector source `key` resumes (None: from its `since`)."""
-        try:
-            with self.engine.connect() as conn:
-                value = conn.execute(
-                    select(connector_cursors.c.cursor).where(connector_cursors.c.source == key)
-                ).scalar()
-        except SQLAlchemyError as exc:
-            raise StorageError(f"{key}: could not read the connector's cursor: {exc}") from exc
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(connector_cursors.c.cursor).where(connector_cursors.c.source == key)
+            ).scalar()
         return str(value) if value is not None else None
 
+    @wrap_exceptions("reading item entities")
     def item_entities(self, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
         """The entities (kind:id) of the items `ids` that have any."""
-        try:
-            with self.engine.connect() as conn:
-                return self._entities_for(conn, ids)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"could not read item entities: {exc}") from exc
+        with self.engine.connect() as conn:
+            return self._entities_for(conn, ids)
 
+    @wrap_exceptions("reading the items of an entity")
     def entity_item_ids(self, entity: str) -> list[str]:
         """The ids of the items that cite `entity` (kind:id, in stored form)."""
         kind, ref = _split(entity)
-        try:
-            with self.engine.connect() as conn:
-                stmt = select(item_entities.c.item_id).where(
-                    item_entities.c.kind == kind, item_entities.c.ref == ref
-                )
-                return [i for (i,) in conn.execute(stmt)]
-        except SQLAlchemyError as exc:
-            raise StorageError(f"could not read the items of {entity}: {exc}") from exc
+        with self.engine.connect() as conn:
+            stmt = select(item_entities.c.item_id).where(
+                item_entities.c.kind == kind, item_entities.c.ref == ref
+            )
+            return [i for (i,) in conn.execute(stmt)]
 
+    @wrap_exceptions("matching items to entities")
     def items_with_entities(
         self, entities: Iterable[str], ids: Iterable[str] | None = None
     ) -> dict[str, tuple[str, ...]]:
@@ -221,20 +213,18 @@ class EntityStore:
         cond = or_(*(and_(item_entities.c.kind == k, item_entities.c.ref == r) for k, r in pairs))
         stmt = select(item_entities).where(cond)
         out: dict[str, list[str]] = {}
-        try:
-            with self.engine.connect() as conn:
-                if ids is None:
-                    rows = list(conn.execute(stmt))
-                else:
-                    rows = []
-                    for chunk in _chunks(sorted(set(ids))):
-                        rows += conn.execute(stmt.where(item_entities.c.item_id.in_(chunk))).all()
-        except SQLAlchemyError as exc:
-            raise StorageError(f"could not match items to entities: {exc}") from exc
+        with self.engine.connect() as conn:
+            if ids is None:
+                rows = list(conn.execute(stmt))
+            else:
+                rows = []
+                for chunk in _chunks(sorted(set(ids))):
+                    rows += conn.execute(stmt.where(item_entities.c.item_id.in_(chunk))).all()
         for item_id, kind, ref in rows:
             out.setdefault(item_id, []).append(f"{kind}:{ref}")
         return {k: tuple(sorted(v)) for k, v in out.items()}
 
+    @wrap_exceptions("reading a dossier")
     def dossier(self, entity: str) -> list[DossierRow]:
         """The timeline of one entity across all sources, oldest first (publication date,
         else first seen)."""
@@ -259,12 +249,9 @@ class EntityStore:
             .where(items.c.id.in_(cited))
             .order_by(when, items.c.id)
         )
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(stmt).all()
-                ents = self._entities_for(conn, [r.id for r in rows])
-        except SQLAlchemyError as exc:
-            raise StorageError(f"could not read the dossier of {entity}: {exc}") from exc
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+            ents = self._entities_for(conn, [r.id for r in rows])
         return [
             DossierRow(
                 item=_row_item(r),
@@ -277,6 +264,7 @@ class EntityStore:
             for r in rows
         ]
 
+    @wrap_exceptions("counting entities")
     def entity_counts(
         self, *, kind: str | None = None, since: datetime | None = None, limit: int = 50
     ) -> list[EntityCount]:
@@ -301,11 +289,8 @@ class EntityStore:
             stmt = stmt.where(item_entities.c.kind == kind)
         if since is not None:
             stmt = stmt.where(when >= since)
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(stmt).all()
-        except SQLAlchemyError as exc:
-            raise StorageError(f"could not count entities: {exc}") from exc
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
         fix = UTCDateTime().process_result_value
         dialect = self.engine.dialect
         return [
@@ -344,3 +329,6 @@ def _as_datetime(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))
+
+
+EntityStore = EntitiesMixin  # the name it had before the store was split into mixins

@@ -238,3 +238,28 @@ connector_cursors = Table(  # where a connector source's next run resumes
     Column("cursor", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# ------------------------------------------------------------------ claims (migration 0005)
+
+holders = Table(
+    "holders",
+    metadata,
+    Column("id", String(100), primary_key=True),  # the holder id a claim names
+    Column("hostname", Text, nullable=False),
+    Column("boot_id", String(64), nullable=True),  # Linux: which boot of the host
+    Column("pid", Integer, nullable=False),
+    Column("pid_started", String(32), nullable=True),  # Linux: the process's start (clock ticks)
+    Column("backend_pid", Integer, nullable=True),  # PostgreSQL: the holder's own session
+    Column("backend_started", UTCDateTime, nullable=True),
+    Column("registered_at", UTCDateTime, nullable=False),
+)
+
+claims = Table(
+    "claims",
+    metadata,
+    Column("kind", String(40), primary_key=True),  # e.g. digest, monitor-delivery
+    Column("key", String(200), primary_key=True),
+    Column("holder", String(100), nullable=False),  # holders.id
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("until", UTCDateTime, nullable=False),  # the lease: a last resort (see claims.py)
+)

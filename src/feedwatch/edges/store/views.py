@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, literal, select, tuple_
+from sqlalchemy import and_, func, literal, select, tuple_
 
+from feedwatch.edges.store.base import StoreBase, wrap_exceptions
 from feedwatch.edges.store.models import fetches, item_topics, items, sources
 from feedwatch.types import Item
 
@@ -128,11 +129,10 @@ def _chunks(seq: Sequence[str], n: int) -> Iterable[Sequence[str]]:
         yield seq[i : i + n]
 
 
-class StoreViews:
+class StoreViews(StoreBase):
     """The read side of the web pages (mixed into Store)."""
 
-    engine: Engine
-
+    @wrap_exceptions("answering a health probe")
     def ping(self) -> None:
         """One round trip to the database (the web's /healthz); raises what the driver raises."""
         with self.engine.connect() as conn:
@@ -140,6 +140,7 @@ class StoreViews:
 
     # ------------------------------------------------------------------ item pages
 
+    @wrap_exceptions("reading a page of items")
     def item_page(self, q: PageQuery) -> tuple[list[PageRow], Cursor | None]:
         """One page of items, newest first (published, else first seen; then first seen and id,
         descending), and the cursor of the next page when there is one."""
@@ -225,6 +226,7 @@ class StoreViews:
             out[item_id] = (tuple(sorted(t for t, a in decided.items() if a)), scores)
         return out
 
+    @wrap_exceptions("reading an item")
     def page_row(self, item_id: str) -> PageRow | None:
         """One item by its exact id, with its topics; None when there is none."""
         with self.engine.connect() as conn:
@@ -236,6 +238,7 @@ class StoreViews:
 
     # ---------------------------------------------------------------------- counts
 
+    @wrap_exceptions("counting items per topic")
     def topic_counts(self, since: datetime, until: datetime) -> dict[str, int]:
         """Items per assigned topic whose date (published, else first seen) falls in
         [since, until).
@@ -265,6 +268,7 @@ class StoreViews:
                     out[topic] = out.get(topic, 0) + int(n)
         return out
 
+    @wrap_exceptions("counting items per source")
     def source_counts(self, since: datetime, until: datetime) -> dict[str, int]:
         """Items per source whose date (published, else first seen) falls in [since, until)."""
         out: dict[str, int] = {}
@@ -275,6 +279,7 @@ class StoreViews:
                     out[key] = out.get(key, 0) + int(n)
         return out
 
+    @wrap_exceptions("counting items")
     def count_items_total(self, since: datetime, until: datetime) -> int:
         """Items whose date falls in [since, until)."""
         with self.engine.connect() as conn:
@@ -295,6 +300,7 @@ class StoreViews:
             ),
         ]
 
+    @wrap_exceptions("counting items per source")
     def items_per_source(self) -> dict[str, int]:
         """Every source's stored items (one pass over the index on source)."""
         stmt = select(items.c.source, func.count()).group_by(items.c.source)
@@ -303,6 +309,7 @@ class StoreViews:
 
     # --------------------------------------------------------------------- sources
 
+    @wrap_exceptions("reading the sources")
     def source_views(self) -> list[SourceView]:
         with self.engine.connect() as conn:
             return [
@@ -328,6 +335,7 @@ class StoreViews:
                 for r in conn.execute(select(sources).order_by(sources.c.key))
             ]
 
+    @wrap_exceptions("reading a source's failed fetches")
     def failing_streak(self, key: str, n: int) -> list[tuple[datetime, str | None, str | None]]:
         """The last `n` failed fetches of a source, newest first: (at, error, kind)."""
         stmt = (
@@ -339,6 +347,7 @@ class StoreViews:
         with self.engine.connect() as conn:
             return [(r.started_at, r.error, r.error_kind) for r in conn.execute(stmt)]
 
+    @wrap_exceptions("reading a source's newest dates")
     def recent_dates(self, key: str, n: int = 20) -> list[datetime]:
         """The dates (published, else first seen) of a source's `n` newest items, newest first."""
         with self.engine.connect() as conn:
@@ -356,6 +365,7 @@ class StoreViews:
             ).scalars()
             return sorted([*dated, *undated], reverse=True)[:n]
 
+    @wrap_exceptions("reading a source's recent fetches")
     def recent_reads(self, key: str, n: int = 5) -> list[int]:
         """Items read by the source's last `n` successful fetches, newest first."""
         stmt = (
