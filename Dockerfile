@@ -26,6 +26,11 @@ USER 10001:10001
 WORKDIR /var/lib/feedwatch
 # /config: the sources, topics and digests configs (mount your own); /data: the SQLite database;
 # /out: digests and published topic feeds.
+# The web interface is the same image with another entrypoint (it needs FEEDWATCH_WEB_TOKEN to
+# listen on 0.0.0.0; publish the port on the host's loopback or behind a TLS proxy):
+#   docker run -e FEEDWATCH_WEB_TOKEN=... -p 127.0.0.1:8080:8080 -v feedwatch-data:/data \
+#     --entrypoint feedwatch feedwatch web --host 0.0.0.0 --port 8080
+EXPOSE 8080
 VOLUME ["/config", "/data", "/out"]
 HEALTHCHECK --interval=60s --timeout=5s --start-period=30s \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9108/healthz', timeout=4)"]

@@ -6,7 +6,8 @@ The database is $FEEDWATCH_DATABASE_URL, default sqlite:///data/demo.db (relativ
 repository root, where the CLI runs). The CLI's output and exit code are passed through; a
 second run reports 0 new items, because the server answers 304 to the stored validators.
 After the fetch it writes the day's Markdown digest (profile `demo` in demo/digests.yaml, no
-e-mail) and the topic feeds, under $FEEDWATCH_OUTPUT_DIR (default out/), and prints their paths.
+e-mail) and the topic feeds, under $FEEDWATCH_OUTPUT_DIR (default out/), and prints their paths,
+and the `feedwatch web` command line that shows the demo database in the browser.
 """
 
 from __future__ import annotations
@@ -103,6 +104,12 @@ def main() -> int:
     db = shlex.quote(env["FEEDWATCH_DATABASE_URL"])
     print(
         f"\nLook at the items: FEEDWATCH_DATABASE_URL={db} {cli_command()} --config {config} items",
+        flush=True,
+    )
+    print(
+        f"In the browser: FEEDWATCH_DATABASE_URL={db} {cli_command()} --config {config} web\n"
+        "  then open http://127.0.0.1:8080/ (to set labels too, start it with "
+        "FEEDWATCH_WEB_TOKEN=<a long secret> and log in with that value)",
         flush=True,
     )
     return returncode

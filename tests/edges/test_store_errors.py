@@ -20,6 +20,7 @@ import pytest
 
 from feedwatch.app.pipeline import decided
 from feedwatch.edges.store import ItemQuery, Store
+from feedwatch.edges.store.views import PageQuery
 from feedwatch.errors import StorageError
 from feedwatch.types import Item, Source, SourceUpdate, TopicScore
 
@@ -133,6 +134,18 @@ CASES: dict[str, tuple[Callable[[Store], Any], bool]] = {
     "upgrade": (lambda s: s.upgrade(), False),
     "worker_rows": (lambda s: s.worker_rows(), False),
     "worker_stopped": (lambda s: s.worker_stopped("w1", NOW), True),
+    # the web's reads (edges/store/views.py, #18)
+    "ping": (lambda s: s.ping(), False),
+    "item_page": (lambda s: s.item_page(PageQuery(topic="migratie")), False),
+    "page_row": (lambda s: s.page_row("item-1"), False),
+    "topic_counts": (lambda s: s.topic_counts(NOW - timedelta(days=7), NOW), False),
+    "source_counts": (lambda s: s.source_counts(NOW - timedelta(days=7), NOW), False),
+    "count_items_total": (lambda s: s.count_items_total(NOW - timedelta(days=7), NOW), False),
+    "items_per_source": (lambda s: s.items_per_source(), False),
+    "source_views": (lambda s: s.source_views(), False),
+    "failing_streak": (lambda s: s.failing_streak("s", 3), False),
+    "recent_dates": (lambda s: s.recent_dates("s"), False),
+    "recent_reads": (lambda s: s.recent_reads("s"), False),
 }
 
 

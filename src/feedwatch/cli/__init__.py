@@ -21,6 +21,7 @@ from feedwatch.cli import run as run_module
 from feedwatch.cli import search as search_module
 from feedwatch.cli import sources as sources_module
 from feedwatch.cli import topics as topics_module
+from feedwatch.cli import web as web_module
 from feedwatch.cli._common import Context, parse_cli_date
 from feedwatch.errors import ConfigError, FeedwatchError, StorageError
 
@@ -156,6 +157,7 @@ for _command in (
     search_module.search,
     monitors_module.notify,
     monitors_module.monitors,
+    web_module.web,
 ):
     cli.add_command(_command)
 monitors_module.add_monitors_option(cli)

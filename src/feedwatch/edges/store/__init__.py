@@ -32,6 +32,7 @@ from feedwatch.edges.store.items import ItemsMixin, decides, in_topics
 from feedwatch.edges.store.models import metadata
 from feedwatch.edges.store.sources import SourcesMixin
 from feedwatch.edges.store.topics import TopicRow, TopicsMixin
+from feedwatch.edges.store.views import StoreViews
 from feedwatch.edges.store.writes import WritesMixin
 from feedwatch.types import (
     DigestRecord,
@@ -72,6 +73,7 @@ class Store(
     ClaimsMixin,
     ItemsMixin,
     EntitiesMixin,
+    StoreViews,
     StoreBase,
 ):
     """The database: sources' fetch state, items, topic scores, digests and the fetch log.

@@ -118,8 +118,11 @@ items = Table(
     Column("content_hash", String(64), nullable=False),
     Column("classifier_version", String(40), nullable=True),
     Index("ix_items_source_url", "source", "url"),
-    Index("ix_items_published", "published"),
     Index("ix_items_first_seen", "first_seen"),
+    # migration 0008: the web pages walk these newest first (edges/store/views.py); the first
+    # replaces ix_items_published (its first column), so a write maintains one index more
+    Index("ix_items_published_first_seen_id", "published", "first_seen", "id"),
+    Index("ix_items_source_published", "source", "published", "first_seen", "id"),
 )
 
 item_topics = Table(

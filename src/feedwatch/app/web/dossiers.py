@@ -1,0 +1,113 @@
+"""The dossier pages: one entity's timeline across all sources (a Kamerstuk dossier, a ruling,
+a Staatscourant, a law), oldest first, paged, filtered by date and source, with an Atom feed
+of what is on screen; the store query is the one `feedwatch dossier` uses."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from feedwatch.app.web.i18n import Messages, parse_day
+from feedwatch.app.web.pages import _guard, _lang, _web, render
+from feedwatch.core.digest import safe_url
+from feedwatch.core.entities import entity_url, parse_entity
+from feedwatch.core.export import FeedInfo, write_atom
+from feedwatch.edges.store.views import PageRow
+
+DOSSIER_PAGE = 100
+
+
+def _timeline(request: Request) -> dict[str, Any]:
+    web = _web(request)
+    t = Messages(_lang(request))
+    try:
+        entity = parse_entity(request.path_params["entity"])
+    except ValueError:
+        raise HTTPException(404) from None
+    qp = request.query_params
+    errors: list[str] = []
+    since_s, until_s = qp.get("since", "").strip(), qp.get("until", "").strip()
+    since = until = None
+    try:
+        since = parse_day(since_s)
+    except ValueError:
+        errors.append(t("bad_date", value=since_s))
+        since_s = ""
+    try:
+        until = parse_day(until_s, end=True)
+    except ValueError:
+        errors.append(t("bad_date", value=until_s))
+        until_s = ""
+    source = qp.get("source", "").strip()
+    try:
+        page = max(int(qp.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    everything = web.store.dossier(entity)
+    sources = sorted({(r.item.source, r.source_name) for r in everything}, key=lambda s: s[1])
+    rows = [
+        r
+        for r in everything
+        if (since is None or r.when >= since)
+        and (until is None or r.when < until)
+        and (not source or r.item.source == source)
+    ]
+    shown = rows[(page - 1) * DOSSIER_PAGE : page * DOSSIER_PAGE]
+    base = f"/dossiers/{quote(entity, safe=':')}"
+    keep = [(k, v) for k, v in (("since", since_s), ("until", until_s), ("source", source)) if v]
+    here = [*keep, *([("page", str(page))] if page > 1 else [])]
+    return {
+        "entity": entity,
+        "rows": shown,
+        "total": len(rows),
+        "first": rows[0].when if rows else None,
+        "last": rows[-1].when if rows else None,
+        "source_choices": sources,
+        "since": since_s,
+        "until": until_s,
+        "source": source,
+        "errors": errors,
+        "base": base,
+        "atom_url": base + "/atom" + ("?" + urlencode(here) if here else ""),
+        "next_url": base + "?" + urlencode([*keep, ("page", page + 1)])
+        if len(rows) > page * DOSSIER_PAGE
+        else None,
+        "prev_url": base + "?" + urlencode([*keep, ("page", page - 1)]) if page > 1 else None,
+    }
+
+
+@_guard
+def dossier_page(request: Request) -> Response:
+    found = _timeline(request)
+    entity = found["entity"]
+    return render(
+        request,
+        "dossier.html",
+        section="dossier",
+        title=entity,
+        official=safe_url(entity_url(entity)),
+        **found,
+    )
+
+
+@_guard
+def dossier_atom(request: Request) -> Response:
+    found = _timeline(request)
+    out = io.StringIO()
+    rows = [PageRow(r.item, r.topics, {}) for r in found["rows"]]
+    write_atom(
+        rows,
+        out,
+        FeedInfo(
+            title=f"feedwatch: {found['entity']}",
+            id=f"tag:feedwatch,2026:web:dossier:{found['entity']}",
+            self_url=str(request.url),
+            home_url=str(request.url.replace(path=found["base"], query="")),
+        ),
+    )
+    return Response(out.getvalue(), media_type="application/atom+xml; charset=utf-8")

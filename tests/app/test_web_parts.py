@@ -1,0 +1,100 @@
+"""The web interface's pure parts: Amsterdam weeks and days, languages, chart geometry, the
+small security helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from feedwatch.app.web.charts import bar_chart, sparkline
+from feedwatch.app.web.i18n import (
+    MESSAGES,
+    Messages,
+    day_start,
+    fmt_datetime,
+    parse_day,
+    pick_lang,
+    week_start,
+    weeks_back,
+)
+from feedwatch.app.web.security import is_loopback, safe_next, session_secret, token_matches
+
+
+def test_weeks_are_amsterdam_weeks_across_the_clock_change() -> None:
+    now = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)  # a Wednesday
+    weeks = weeks_back(now, 3)
+    assert [w[0] for w in weeks] == [
+        datetime(2026, 10, 18, 22, 0, tzinfo=UTC),  # Monday 19 October, summer time
+        datetime(2026, 10, 25, 23, 0, tzinfo=UTC),  # Monday 26 October, winter time
+        datetime(2026, 11, 1, 23, 0, tzinfo=UTC),
+    ]
+    assert all(a[1] == b[0] for a, b in zip(weeks, weeks[1:], strict=False))
+    assert weeks[0][1] - weeks[0][0] == timedelta(hours=169)  # the week with the extra hour
+    assert weeks[-1][0] <= now < weeks[-1][1]
+    assert week_start(now) == weeks[-1][0]
+
+
+def test_days_are_amsterdam_days() -> None:
+    late = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)  # already 5 December in Amsterdam
+    assert day_start(late) == datetime(2026, 12, 4, 23, 0, tzinfo=UTC)
+    assert parse_day("2026-07-01") == datetime(2026, 6, 30, 22, 0, tzinfo=UTC)
+    assert parse_day("2026-07-01", end=True) == datetime(2026, 7, 1, 22, 0, tzinfo=UTC)
+    assert parse_day("") is None
+    with pytest.raises(ValueError):
+        parse_day("gisteren")
+    assert fmt_datetime(late, "nl") == "5 dec 2026 00:30"
+    assert fmt_datetime(late, "en") == "5 Dec 2026 00:30"
+    assert fmt_datetime(None, "nl", "nooit") == "nooit"
+
+
+def test_language_choice() -> None:
+    assert pick_lang(None, None, None) == "nl"
+    assert pick_lang(None, None, "en-US,en;q=0.9") == "en"
+    assert pick_lang(None, None, "fr-FR, nl-BE;q=0.8") == "nl"
+    assert pick_lang(None, "en", "nl") == "en"
+    assert pick_lang("nl", "en", "en") == "nl"
+    assert pick_lang("xx", None, None) == "nl"
+
+
+def test_both_languages_have_every_word() -> None:
+    assert MESSAGES["nl"].keys() == MESSAGES["en"].keys()
+    t = Messages("en")
+    assert t.overview == "Overview"
+    assert t("label_add", topic="Migratie") == "Add to Migratie"
+    assert Messages("de").lang == "nl"
+
+
+def test_bars_scale_to_the_highest_week() -> None:
+    chart = bar_chart([0, 5, 10, 1], ["a", "b", "c", "d"], width=40, height=20)
+    assert chart.peak == 10 and chart.total == 16
+    heights = [b.height for b in chart.bars]
+    assert heights == [0.0, 10.0, 20.0, 2.0]
+    assert [b.x for b in chart.bars] == [0.0, 10.0, 20.0, 30.0]
+    assert all(b.y + b.height == 20 for b in chart.bars)
+    tiny = bar_chart([1000, 1], ["a", "b"], height=20)
+    assert tiny.bars[1].height == 1.0  # a week with an item never disappears
+    empty = bar_chart([0, 0], ["a", "b"])
+    assert all(b.height == 0 for b in empty.bars)
+
+
+def test_sparkline_points() -> None:
+    line = sparkline([0, 2, 4], width=12, height=6)
+    assert line.points == "1.0,5.0 6.0,3.0 11.0,1.0"
+    assert line.last == (11.0, 1.0)
+    assert sparkline([]).points == ""
+    assert sparkline([3]).points == "1.0,1.0"
+
+
+def test_security_helpers() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("[::1]")
+    assert is_loopback("localhost") and is_loopback("127.0.1.1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+    assert not is_loopback("example.org")
+    assert safe_next("/items/x?y=1") == "/items/x?y=1"
+    for bad in ("https://evil.example/", "//evil.example", "/\\evil.example", "", None, "/a\nb"):
+        assert safe_next(bad) == "/"
+    assert session_secret("t" * 20) == session_secret("t" * 20)
+    assert session_secret(None) != session_secret(None)
+    assert token_matches("secret", "secret") and not token_matches("secret", "other")
+    assert not token_matches("", None)
