@@ -23,6 +23,7 @@ from feedwatch.edges.store.models import (
     items,
     sources,
 )
+from feedwatch.edges.store.rows import item_from_row
 from feedwatch.types import Item
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ class EntitiesMixin(StoreBase):
             ents = self._entities_for(conn, [r.id for r in rows])
         return [
             DossierRow(
-                item=_row_item(r),
+                item=item_from_row(r),
                 source_name=r.source_name or r.source,
                 source_kind=r.source_kind or "",
                 doc_kind=r.doc_kind or "",
@@ -303,25 +304,6 @@ class EntitiesMixin(StoreBase):
             )
             for r in rows
         ]
-
-
-def _row_item(r: Any) -> Item:
-    """An items row as an Item (as Store reads one)."""
-    return Item(
-        id=r.id,
-        source=r.source,
-        url=r.url,
-        title=r.title,
-        summary=r.summary,
-        published=r.published,
-        date_source=r.date_source,
-        first_seen=r.first_seen,
-        updated=r.updated,
-        author=r.author,
-        lang=r.lang,
-        guid=r.guid,
-        content_hash=r.content_hash,
-    )
 
 
 def _as_datetime(value: Any) -> datetime | None:

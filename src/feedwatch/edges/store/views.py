@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, literal, select, tuple_
 
 from feedwatch.edges.store.base import StoreBase, wrap_exceptions
 from feedwatch.edges.store.models import fetches, item_topics, items, sources
+from feedwatch.edges.store.rows import item_from_row
 from feedwatch.types import Item
 
 __all__ = ["Cursor", "PageQuery", "PageRow", "SourceView", "StoreViews"]
@@ -79,24 +80,6 @@ class SourceView:
     body_items: int | None
 
 
-def _view_item(r: Any) -> Item:
-    return Item(
-        id=r.id,
-        source=r.source,
-        url=r.url,
-        title=r.title,
-        summary=r.summary,
-        published=r.published,
-        date_source=r.date_source,
-        first_seen=r.first_seen,
-        updated=r.updated,
-        author=r.author,
-        lang=r.lang,
-        guid=r.guid,
-        content_hash=r.content_hash,
-    )
-
-
 def has_topic(topic: str) -> Any:
     """EXISTS: the item of the outer query is assigned `topic` (a human decision wins over the
     rules, both ways); probes item_topics' primary key, so it costs a lookup per item."""
@@ -155,7 +138,7 @@ class StoreViews(StoreBase):
             # The whole rows only for the page: the walk above reads the indexes alone.
             found = {r.id: r for r in conn.execute(select(items).where(items.c.id.in_(ids)))}
             topic_map = self._topics_of(conn, ids)
-        out = [PageRow(_view_item(found[i]), *topic_map.get(i, ((), {}))) for i in ids]
+        out = [PageRow(item_from_row(found[i]), *topic_map.get(i, ((), {}))) for i in ids]
         more = len(keys) > q.limit
         last = out[-1].item if out else None
         cursor = (
@@ -234,7 +217,7 @@ class StoreViews(StoreBase):
             if r is None:
                 return None
             assigned, scores = self._topics_of(conn, [r.id]).get(r.id, ((), {}))
-        return PageRow(_view_item(r), assigned, scores)
+        return PageRow(item_from_row(r), assigned, scores)
 
     # ---------------------------------------------------------------------- counts
 
