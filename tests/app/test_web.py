@@ -582,3 +582,76 @@ def test_dossier_timeline_and_entity_links(store: Store) -> None:
         assert (
             'href="https://uitspraken.rechtspraak.nl/details?id=ECLI:NL:RVS:2026:7012"' in item_page
         )
+
+
+# ----------------------------------------------------------------------------------- search
+
+
+def _found(page: str) -> list[str]:
+    return re.findall(r'<h3><a href="/items/([^"]+)"', page)
+
+
+def test_search_highlights_matches_and_keeps_source_text_inert(store: Store) -> None:
+    put(store, make_rows())
+    nasty = Item(
+        id="s1",
+        source="krant",
+        url="https://example.org/s1",
+        title="Noodopvang <b>vet</b> «niet gemarkeerd»",
+        summary="Over de noodopvang: <script>alert(1)</script> «nep» en <mark>nep</mark> ook.",
+        published=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
+        date_source="feed",
+        first_seen=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
+        content_hash="s1",
+    )
+    put(store, [ItemRow(nasty, topics=("asielzoekerscentrum",))])
+    with client_for(store) as c:
+        r = c.get("/search", params={"q": "noodopvang"})
+        assert r.status_code == 200
+        assert set(_found(r.text)) == {"h1", "s1"}
+        page = r.text
+        assert "<script" not in page.lower()
+        assert "<b>vet" not in page
+        assert "<img" not in page.lower()
+        assert not re.search(r"<[^>]+\son\w+=", page)
+        # The match is marked; the source's own « », <mark> and tags are text.
+        assert "<mark>noodopvang</mark>" in page
+        assert "«nep»" in page and "&lt;mark&gt;nep&lt;/mark&gt;" in page
+        assert page.count("<mark>") == len(re.findall(r"<mark>[Nn]oodopvang</mark>", page))
+        # Filters, sorting and the Atom feed of the screen.
+        assert _found(c.get("/search", params={"q": "noodopvang", "source": "ngo"}).text) == ["h1"]
+        newest = c.get("/search", params={"q": "noodopvang", "sort": "date"}).text
+        assert _found(newest) == ["s1", "h1"]
+        assert _found(c.get("/search?q=noodopvang&until=2026-11-21").text) == ["h1"]
+        feed = feedparser.parse(c.get("/search/atom?q=noodopvang&sort=date").content)
+        assert [e.id.rsplit(":", 1)[1] for e in feed.entries] == ["s1", "h1"]
+        assert 'href="/search/atom?q=noodopvang&amp;sort=date"' in newest
+        # The header's search form is on every page.
+        assert 'action="/search"' in c.get("/").text
+        assert "Niets gevonden" in c.get("/search", params={"q": "onvindbaarwoord"}).text
+
+
+def test_a_malformed_query_says_where(filled: Store) -> None:
+    with client_for(filled) as c:
+        r = c.get("/search", params={"q": 'azc "open'})
+        assert r.status_code == 400
+        text = unescape(r.text)
+        assert "positie 5" in text
+        assert 'azc "open\n    ^' in text
+        assert "Traceback" not in text
+        assert c.get("/search/atom", params={"q": "(azc"}).status_code == 400
+        assert c.get("/search").status_code == 200  # no query: just the form
+
+
+def test_search_pages_through_all_matches(store: Store) -> None:
+    ids = _many(store, 45)
+    with client_for(store) as c:
+        seen: list[str] = []
+        url: str | None = "/search?q=bericht&sort=date"
+        while url:
+            page = c.get(url).text
+            seen += _found(page)
+            found = re.search(r'<a href="([^"]+)" rel="next"', page)
+            url = unescape(found.group(1)) if found else None
+        assert sorted(seen) == sorted(ids)
+        assert len(seen) == len(set(seen))

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feedwatch.app.classifier import configured_topics
-from feedwatch.app.web import dossiers, pages
+from feedwatch.app.web import dossiers, pages, search
 from feedwatch.app.web.aggregates import WeekCounts
 from feedwatch.app.web.health import HealthFacts
 from feedwatch.app.web.i18n import weeks_back
@@ -110,6 +110,8 @@ def create_app(settings: WebSettings, store: Store | None = None) -> Starlette:
         Route("/sources/{key}/atom", pages.source_atom, name="source_atom"),
         Route("/dossiers/{entity}", dossiers.dossier_page, name="dossier"),
         Route("/dossiers/{entity}/atom", dossiers.dossier_atom, name="dossier_atom"),
+        Route("/search", search.search_page, name="search"),
+        Route("/search/atom", search.search_atom, name="search_atom"),
         Route("/items/{item_id}", pages.item_page, name="item"),
         Route("/items/{item_id}/labels", pages.label_post, methods=["POST"], name="labels"),
         Route("/login", pages.login_form, methods=["GET"], name="login"),
