@@ -655,3 +655,80 @@ def test_search_pages_through_all_matches(store: Store) -> None:
             url = unescape(found.group(1)) if found else None
         assert sorted(seen) == sorted(ids)
         assert len(seen) == len(set(seen))
+
+
+# --------------------------------------------------------------------------------- monitors
+
+MONITORS = """
+monitors:
+  - name: noodopvang
+    query: 'noodopvang OR sporthal'
+    cadence: immediate
+    deliver: {markdown: true}
+  - name: weekoverzicht
+    topics: [migratie]
+    sources: [krant]
+    entities: ["kamerstuk:36704"]
+    cadence: weekly mon 07:00
+    deliver:
+      webhook: {url: "https://hooks.example.org/x"}
+"""
+
+
+def test_monitors_list_and_test_view_send_nothing(filled: Store, tmp_path: Path) -> None:
+    path = tmp_path / "monitors.yaml"
+    path.write_text(MONITORS, encoding="utf-8")
+    with client_for(filled, monitors_path=str(path)) as c:
+        r = c.get("/monitors?lang=en")
+        assert r.status_code == 200
+        page = unescape(r.text)
+        assert (
+            'href="/monitors/noodopvang"' in r.text and 'href="/monitors/weekoverzicht"' in r.text
+        )
+        assert "noodopvang OR sporthal" in page and "weekly mon 07:00" in page
+        assert "on new matches" in page and "webhook" in page and "markdown" in page
+        assert 'href="/dossiers/kamerstuk:36704"' in r.text
+        assert 'href="/topics/migratie"' in r.text
+        view = c.get("/monitors/noodopvang?since=2026-11-01")
+        assert view.status_code == 200
+        assert item_ids(view.text) == ["h1"]
+        assert "<script" not in view.text.lower()
+        assert "nothing is sent" in view.text  # the language chosen above is kept
+        assert "Matched on: <code>noodopvang</code>, <code>sporthal</code>" in view.text
+        assert "&lt;script&gt;" in view.text  # the title as text, in the list and the message
+        assert c.get("/monitors/onbekend").status_code == 404
+        # Nothing was matched, recorded or sent by looking.
+        assert "0" in re.findall(r'<td class="num">(\d+)</td>', c.get("/monitors").text)
+    path.write_text("monitors:\n  - name: x\n    query: '(azc'\n", encoding="utf-8")
+    with client_for(filled, monitors_path=str(path)) as c:
+        r = c.get("/monitors")
+        assert r.status_code == 409
+        assert str(path) in unescape(r.text) and "Traceback" not in r.text
+    with client_for(filled, monitors_path=str(tmp_path / "missing.yaml")) as c:
+        assert "Geen monitors ingesteld" in c.get("/monitors").text
+
+
+def test_web_takes_the_monitors_file_from_the_option_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the hand-over is replaced: what `feedwatch web` passes to the server."""
+    import feedwatch.app.web.serve as serve_module  # the module whose serve() is replaced
+
+    seen: list[WebSettings] = []
+    monkeypatch.setattr(
+        serve_module, "serve", lambda settings, port, announce: seen.append(settings)
+    )
+    monkeypatch.delenv("FEEDWATCH_MONITORS", raising=False)
+    db = ["--database-url", f"sqlite:///{tmp_path / 'w.db'}"]
+    feeds = str(tmp_path / "conf" / "feeds.yaml")
+    runs = (
+        ([*db, "--config", feeds, "web"], {}, str(tmp_path / "conf" / "monitors.yaml")),
+        ([*db, "--monitors", "a.yaml", "web"], {}, "a.yaml"),
+        ([*db, "web", "--monitors", "b.yaml"], {}, "b.yaml"),
+        ([*db, "web"], {"FEEDWATCH_MONITORS": "c.yaml"}, "c.yaml"),
+    )
+    for args, env, expected in runs:
+        r = CliRunner(env=env).invoke(cli, args)
+        assert r.exit_code == 0, r.output
+        assert seen[-1].monitors_path == expected
+    assert seen[0].sources_path == feeds
