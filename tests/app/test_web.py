@@ -24,6 +24,7 @@ from feedwatch.app.web import WebSettings, create_app
 from feedwatch.app.web.serve import listen, url_of
 from feedwatch.cli import cli
 from feedwatch.edges.store import ItemQuery, ItemRow, SourceUpdate, Store
+from feedwatch.edges.store.deliveries import monitor_overview
 from feedwatch.edges.store.topics import topic_rows
 from feedwatch.types import Item, TopicScore
 
@@ -698,7 +699,12 @@ def test_monitors_list_and_test_view_send_nothing(filled: Store, tmp_path: Path)
         assert "&lt;script&gt;" in view.text  # the title as text, in the list and the message
         assert c.get("/monitors/onbekend").status_code == 404
         # Nothing was matched, recorded or sent by looking.
-        assert "0" in re.findall(r'<td class="num">(\d+)</td>', c.get("/monitors").text)
+        assert re.findall(r'<td class="num">(\d+)</td>', c.get("/monitors").text) == ["0", "0"]
+    seen = monitor_overview(filled.engine, ["noodopvang", "weekoverzicht"])
+    assert [(o.matches, o.last_run_at, o.last_delivery_at) for o in seen.values()] == [
+        (0, None, None),
+        (0, None, None),
+    ]
     path.write_text("monitors:\n  - name: x\n    query: '(azc'\n", encoding="utf-8")
     with client_for(filled, monitors_path=str(path)) as c:
         r = c.get("/monitors")
