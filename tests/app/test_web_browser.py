@@ -254,6 +254,16 @@ def test_navigation_by_links_and_keyboard(server: str, page: Page) -> None:
     assert page.locator("#q").input_value() == "sporthal OR aanmeldcentrum"
     shoot(page, "search")
 
+    # The server runs in the repository: config/monitors.yaml beside config/feeds.yaml.
+    page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Monitors").click()
+    page.wait_for_url(re.compile(r"/monitors$"))
+    assert "ter-apel" in page.locator("table.monitors").inner_text()
+    shoot(page, "monitors")
+    page.locator("table.monitors").get_by_role("link", name="ter-apel").click()
+    page.wait_for_url(re.compile(r"/monitors/ter-apel$"))
+    assert page.locator("h2#test-h").inner_text() == "Wat deze monitor zou sturen"
+    shoot(page, "monitor")
+
     page.goto(server + "/sources")
     page.get_by_role("link", name="Fouten op rij").click()
     page.wait_for_url(re.compile(r"sort=errors&dir=asc"))
