@@ -24,6 +24,7 @@ from feedwatch.app.web import WebSettings, create_app
 from feedwatch.app.web.serve import listen, url_of
 from feedwatch.cli import cli
 from feedwatch.edges.store import ItemQuery, ItemRow, SourceUpdate, Store
+from feedwatch.edges.store.deliveries import monitor_overview
 from feedwatch.edges.store.topics import topic_rows
 from feedwatch.types import Item, TopicScore
 
@@ -582,3 +583,158 @@ def test_dossier_timeline_and_entity_links(store: Store) -> None:
         assert (
             'href="https://uitspraken.rechtspraak.nl/details?id=ECLI:NL:RVS:2026:7012"' in item_page
         )
+
+
+# ----------------------------------------------------------------------------------- search
+
+
+def _found(page: str) -> list[str]:
+    return re.findall(r'<h3><a href="/items/([^"]+)"', page)
+
+
+def test_search_highlights_matches_and_keeps_source_text_inert(store: Store) -> None:
+    put(store, make_rows())
+    nasty = Item(
+        id="s1",
+        source="krant",
+        url="https://example.org/s1",
+        title="Noodopvang <b>vet</b> «niet gemarkeerd»",
+        summary="Over de noodopvang: <script>alert(1)</script> «nep» en <mark>nep</mark> ook.",
+        published=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
+        date_source="feed",
+        first_seen=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
+        content_hash="s1",
+    )
+    put(store, [ItemRow(nasty, topics=("asielzoekerscentrum",))])
+    with client_for(store) as c:
+        r = c.get("/search", params={"q": "noodopvang"})
+        assert r.status_code == 200
+        assert set(_found(r.text)) == {"h1", "s1"}
+        page = r.text
+        assert "<script" not in page.lower()
+        assert "<b>vet" not in page
+        assert "<img" not in page.lower()
+        assert not re.search(r"<[^>]+\son\w+=", page)
+        # The match is marked; the source's own « », <mark> and tags are text.
+        assert "<mark>noodopvang</mark>" in page
+        assert "«nep»" in page and "&lt;mark&gt;nep&lt;/mark&gt;" in page
+        assert page.count("<mark>") == len(re.findall(r"<mark>[Nn]oodopvang</mark>", page))
+        # Filters, sorting and the Atom feed of the screen.
+        assert _found(c.get("/search", params={"q": "noodopvang", "source": "ngo"}).text) == ["h1"]
+        newest = c.get("/search", params={"q": "noodopvang", "sort": "date"}).text
+        assert _found(newest) == ["s1", "h1"]
+        assert _found(c.get("/search?q=noodopvang&until=2026-11-21").text) == ["h1"]
+        feed = feedparser.parse(c.get("/search/atom?q=noodopvang&sort=date").content)
+        assert [e.id.rsplit(":", 1)[1] for e in feed.entries] == ["s1", "h1"]
+        assert 'href="/search/atom?q=noodopvang&amp;sort=date"' in newest
+        # The header's search form is on every page.
+        assert 'action="/search"' in c.get("/").text
+        assert "Niets gevonden" in c.get("/search", params={"q": "onvindbaarwoord"}).text
+
+
+def test_a_malformed_query_says_where(filled: Store) -> None:
+    with client_for(filled) as c:
+        r = c.get("/search", params={"q": 'azc "open'})
+        assert r.status_code == 400
+        text = unescape(r.text)
+        assert "positie 5" in text
+        assert 'azc "open\n    ^' in text
+        assert "Traceback" not in text
+        assert c.get("/search/atom", params={"q": "(azc"}).status_code == 400
+        assert c.get("/search").status_code == 200  # no query: just the form
+
+
+def test_search_pages_through_all_matches(store: Store) -> None:
+    ids = _many(store, 45)
+    with client_for(store) as c:
+        seen: list[str] = []
+        url: str | None = "/search?q=bericht&sort=date"
+        while url:
+            page = c.get(url).text
+            seen += _found(page)
+            found = re.search(r'<a href="([^"]+)" rel="next"', page)
+            url = unescape(found.group(1)) if found else None
+        assert sorted(seen) == sorted(ids)
+        assert len(seen) == len(set(seen))
+
+
+# --------------------------------------------------------------------------------- monitors
+
+MONITORS = """
+monitors:
+  - name: noodopvang
+    query: 'noodopvang OR sporthal'
+    cadence: immediate
+    deliver: {markdown: true}
+  - name: weekoverzicht
+    topics: [migratie]
+    sources: [krant]
+    entities: ["kamerstuk:36704"]
+    cadence: weekly mon 07:00
+    deliver:
+      webhook: {url: "https://hooks.example.org/x"}
+"""
+
+
+def test_monitors_list_and_test_view_send_nothing(filled: Store, tmp_path: Path) -> None:
+    path = tmp_path / "monitors.yaml"
+    path.write_text(MONITORS, encoding="utf-8")
+    with client_for(filled, monitors_path=str(path)) as c:
+        r = c.get("/monitors?lang=en")
+        assert r.status_code == 200
+        page = unescape(r.text)
+        assert (
+            'href="/monitors/noodopvang"' in r.text and 'href="/monitors/weekoverzicht"' in r.text
+        )
+        assert "noodopvang OR sporthal" in page and "weekly mon 07:00" in page
+        assert "on new matches" in page and "webhook" in page and "markdown" in page
+        assert 'href="/dossiers/kamerstuk:36704"' in r.text
+        assert 'href="/topics/migratie"' in r.text
+        view = c.get("/monitors/noodopvang?since=2026-11-01")
+        assert view.status_code == 200
+        assert item_ids(view.text) == ["h1"]
+        assert "<script" not in view.text.lower()
+        assert "nothing is sent" in view.text  # the language chosen above is kept
+        assert "Matched on: <code>noodopvang</code>, <code>sporthal</code>" in view.text
+        assert "&lt;script&gt;" in view.text  # the title as text, in the list and the message
+        assert c.get("/monitors/onbekend").status_code == 404
+        # Nothing was matched, recorded or sent by looking.
+        assert re.findall(r'<td class="num">(\d+)</td>', c.get("/monitors").text) == ["0", "0"]
+    seen = monitor_overview(filled.engine, ["noodopvang", "weekoverzicht"])
+    assert [(o.matches, o.last_run_at, o.last_delivery_at) for o in seen.values()] == [
+        (0, None, None),
+        (0, None, None),
+    ]
+    path.write_text("monitors:\n  - name: x\n    query: '(azc'\n", encoding="utf-8")
+    with client_for(filled, monitors_path=str(path)) as c:
+        r = c.get("/monitors")
+        assert r.status_code == 409
+        assert str(path) in unescape(r.text) and "Traceback" not in r.text
+    with client_for(filled, monitors_path=str(tmp_path / "missing.yaml")) as c:
+        assert "Geen monitors ingesteld" in c.get("/monitors").text
+
+
+def test_web_takes_the_monitors_file_from_the_option_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the hand-over is replaced: what `feedwatch web` passes to the server."""
+    import feedwatch.app.web.serve as serve_module  # the module whose serve() is replaced
+
+    seen: list[WebSettings] = []
+    monkeypatch.setattr(
+        serve_module, "serve", lambda settings, port, announce: seen.append(settings)
+    )
+    monkeypatch.delenv("FEEDWATCH_MONITORS", raising=False)
+    db = ["--database-url", f"sqlite:///{tmp_path / 'w.db'}"]
+    feeds = str(tmp_path / "conf" / "feeds.yaml")
+    runs = (
+        ([*db, "--config", feeds, "web"], {}, str(tmp_path / "conf" / "monitors.yaml")),
+        ([*db, "--monitors", "a.yaml", "web"], {}, "a.yaml"),
+        ([*db, "web", "--monitors", "b.yaml"], {}, "b.yaml"),
+        ([*db, "web"], {"FEEDWATCH_MONITORS": "c.yaml"}, "c.yaml"),
+    )
+    for args, env, expected in runs:
+        r = CliRunner(env=env).invoke(cli, args)
+        assert r.exit_code == 0, r.output
+        assert seen[-1].monitors_path == expected
+    assert seen[0].sources_path == feeds

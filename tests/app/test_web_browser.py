@@ -242,6 +242,28 @@ def test_navigation_by_links_and_keyboard(server: str, page: Page) -> None:
     assert page.locator("ol.timeline > li").count() == 1
     shoot(page, "dossier")
 
+    header = page.get_by_role("banner")
+    header.get_by_role("searchbox", name="Zoeken").fill("sporthal OR aanmeldcentrum")
+    header.get_by_role("button", name="Zoek").click()
+    page.wait_for_url(re.compile(r"/search\?q=sporthal"))
+    found = page.locator("ol.results h3 a").evaluate_all("as => as.map(a => a.pathname)")
+    assert sorted(found) == ["/items/a1", "/items/a2", "/items/a3", "/items/h1"]
+    marks = page.locator("ol.results mark").all_inner_texts()
+    assert "sporthal" in marks  # h1's summary, around its match
+    assert page.locator("ol.results script, ol.results img").count() == 0
+    assert page.locator("#q").input_value() == "sporthal OR aanmeldcentrum"
+    shoot(page, "search")
+
+    # The server runs in the repository: config/monitors.yaml beside config/feeds.yaml.
+    page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Monitors").click()
+    page.wait_for_url(re.compile(r"/monitors$"))
+    assert "ter-apel" in page.locator("table.monitors").inner_text()
+    shoot(page, "monitors")
+    page.locator("table.monitors").get_by_role("link", name="ter-apel").click()
+    page.wait_for_url(re.compile(r"/monitors/ter-apel$"))
+    assert page.locator("h2#test-h").inner_text() == "Wat deze monitor zou sturen"
+    shoot(page, "monitor")
+
     page.goto(server + "/sources")
     page.get_by_role("link", name="Fouten op rij").click()
     page.wait_for_url(re.compile(r"sort=errors&dir=asc"))

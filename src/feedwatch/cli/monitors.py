@@ -31,7 +31,14 @@ from feedwatch.edges.store import deliveries as db
 from feedwatch.edges.store.search import SearchFilters, matching_ids
 from feedwatch.errors import FeedwatchError
 
-__all__ = ["add_monitors_option", "monitors", "notify", "notify_after_fetch"]
+__all__ = [
+    "add_monitors_option",
+    "chosen_monitors",
+    "monitors",
+    "monitors_option",
+    "notify",
+    "notify_after_fetch",
+]
 
 _META = "feedwatch.monitors"
 _PATH_HELP = f"Monitors file [env {ENV_MONITORS}; default monitors.yaml beside the sources config]."
@@ -198,6 +205,17 @@ def test_cmd(ctx: click.Context, name: str, since: str | None, limit: int) -> No
     if items:
         click.echo("")
         click.echo(render_text(items, settings_for(obj.config()).source_names), nl=False)
+
+
+def monitors_option() -> Callable[[F], F]:
+    """--monitors PATH on a command of another module (feedwatch web)."""
+    return _monitors_option()
+
+
+def chosen_monitors(ctx: click.Context) -> str | None:
+    """The --monitors PATH given to the group or the command (FEEDWATCH_MONITORS included)."""
+    value = ctx.meta.get(_META)
+    return str(value) if value else None
 
 
 def add_monitors_option(group: click.Group) -> None:

@@ -8,6 +8,9 @@ import sys
 import click
 
 from feedwatch.cli._common import Context
+from feedwatch.cli.monitors import chosen_monitors, monitors_option
+from feedwatch.config.monitors import monitors_path
+from feedwatch.config.sources import DEFAULT_CONFIG_PATH
 
 
 @click.command()
@@ -30,14 +33,17 @@ from feedwatch.cli._common import Context
     is_flag=True,
     help="Send the login cookie over HTTPS only (behind a TLS proxy).",
 )
-@click.pass_obj
-def web(obj: Context, host: str, port: int, public: bool, secure_cookies: bool) -> None:
-    """The web interface: topics, sources' health, items with their reasons, labels.
+@monitors_option()
+@click.pass_context
+def web(ctx: click.Context, host: str, port: int, public: bool, secure_cookies: bool) -> None:
+    """The web interface: topics, sources' health, items with their reasons, search, dossiers,
+    monitors (what each would send: --monitors PATH, as `feedwatch monitors`), labels.
 
     Reading needs no login on 127.0.0.1. Every change (labels) needs the token in
     FEEDWATCH_WEB_TOKEN, entered once in the login form. On any other address feedwatch
     refuses to start without that token, and reading needs it too unless --public.
     """
+    obj: Context = ctx.obj
     # Starlette and uvicorn load only for `feedwatch web`, not with every command
     from feedwatch.app.web import WebSettings
     from feedwatch.app.web.security import is_loopback
@@ -53,10 +59,13 @@ def web(obj: Context, host: str, port: int, public: bool, secure_cookies: bool) 
         sys.exit(2)
     if token is not None and len(token) < 16:
         click.echo("warning: FEEDWATCH_WEB_TOKEN is short; use 16 characters or more", err=True)
+    sources = obj.config_path or os.environ.get("FEEDWATCH_CONFIG") or DEFAULT_CONFIG_PATH
     obj.store()  # the database opens (and is upgraded) before the server starts
     settings = WebSettings(
         database_url=obj.database_url,
         topics_path=obj.topics_path,
+        monitors_path=str(monitors_path(chosen_monitors(ctx), sources)),
+        sources_path=str(sources),
         host=host,
         token=token,
         public=public,

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feedwatch.app.classifier import configured_topics
-from feedwatch.app.web import dossiers, pages
+from feedwatch.app.web import dossiers, monitors, pages, search
 from feedwatch.app.web.aggregates import WeekCounts
 from feedwatch.app.web.health import HealthFacts
 from feedwatch.app.web.i18n import weeks_back
@@ -42,6 +42,8 @@ class WebSettings:
 
     database_url: str | None = None
     topics_path: str | None = None
+    monitors_path: str | None = None  # monitors.yaml (None: no monitors page content)
+    sources_path: str | None = None  # the sources config (the legacy digests.yaml beside it)
     host: str = "127.0.0.1"
     token: str | None = None  # FEEDWATCH_WEB_TOKEN: allows writes after logging in
     public: bool = False  # reading without logging in on a non-loopback address
@@ -110,6 +112,10 @@ def create_app(settings: WebSettings, store: Store | None = None) -> Starlette:
         Route("/sources/{key}/atom", pages.source_atom, name="source_atom"),
         Route("/dossiers/{entity}", dossiers.dossier_page, name="dossier"),
         Route("/dossiers/{entity}/atom", dossiers.dossier_atom, name="dossier_atom"),
+        Route("/search", search.search_page, name="search"),
+        Route("/search/atom", search.search_atom, name="search_atom"),
+        Route("/monitors", monitors.monitors_page, name="monitors"),
+        Route("/monitors/{name}", monitors.monitor_page, name="monitor"),
         Route("/items/{item_id}", pages.item_page, name="item"),
         Route("/items/{item_id}/labels", pages.label_post, methods=["POST"], name="labels"),
         Route("/login", pages.login_form, methods=["GET"], name="login"),
