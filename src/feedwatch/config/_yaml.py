@@ -105,10 +105,19 @@ def error_loc(err: Mapping[str, Any]) -> tuple[str | int, ...]:
     )
 
 
-def validate(model: type[M], data: Any, lines: Lines, file: Path) -> M:
-    """``model`` validated from ``data``; the first error as ConfigError at its line."""
+def validate(
+    model: type[M],
+    data: Any,
+    lines: Lines,
+    file: Path,
+    *,
+    aliases: Mapping[str, str] | None = None,
+) -> M:
+    """``model`` validated from ``data``; the first error as ConfigError at its line.
+    `aliases` maps a field name to the key the file spells it with (sender -> from)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ConfigError(describe(err), file, lines.line_for(error_loc(err))) from None
+        loc = tuple((aliases or {}).get(p, p) if isinstance(p, str) else p for p in error_loc(err))
+        raise ConfigError(describe(err), file, lines.line_for(loc)) from None

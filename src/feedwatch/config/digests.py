@@ -15,9 +15,9 @@ from pathlib import Path
 from string import Formatter
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from feedwatch.config._yaml import describe, error_loc, load_yaml
+from feedwatch.config._yaml import load_yaml, validate
 from feedwatch.config.sources import Duration
 from feedwatch.errors import ConfigError
 from feedwatch.types import DEFAULT_SUBJECT, DigestProfile, DigestsConfig, EmailOutput, SmtpConfig
@@ -168,12 +168,7 @@ def parse_digests(
     data, lines = load_yaml(text, file)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'profiles:' at the top level", file, 1)
-    try:
-        model = DigestsModel.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple("from" if p == "sender" else p for p in error_loc(err))
-        raise ConfigError(describe(err), file, lines.line_for(loc)) from None
+    model = validate(DigestsModel, data, lines, file, aliases={"sender": "from"})
     seen: dict[str, int] = {}
     profiles: list[DigestProfile] = []
     for i, p in enumerate(model.profiles):

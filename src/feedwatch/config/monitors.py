@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from feedwatch.config._yaml import describe as _describe
-from feedwatch.config._yaml import error_loc as _error_loc
-from feedwatch.config._yaml import load_yaml as _load_yaml
+from feedwatch.config._yaml import load_yaml, validate
 from feedwatch.config.digests import (
     DigestProfile,
     DigestsConfig,
@@ -312,15 +310,10 @@ def parse_monitors(
 ) -> MonitorsConfig:
     """Validate a monitors file. `check_query` says what is wrong with a query (None: fine);
     the app passes the search language's own check (core.search.query.query_problem)."""
-    data, lines = _load_yaml(text, file)
+    data, lines = load_yaml(text, file)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'monitors:' at the top level", file, 1)
-    try:
-        model = MonitorsModel.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple("from" if p == "sender" else p for p in _error_loc(err))
-        raise ConfigError(_describe(err), file, lines.line_for(loc)) from None
+    model = validate(MonitorsModel, data, lines, file, aliases={"sender": "from"})
     seen: dict[str, int] = {}
     out: list[Monitor] = []
     for i, m in enumerate(model.monitors):

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from feedwatch.app.web.i18n import Messages, parse_day
+from feedwatch.app.web.i18n import Messages, date_filter
 from feedwatch.app.web.pages import _guard, _lang, _web, render
 from feedwatch.core.digest import safe_url
 from feedwatch.core.entities import entity_url, parse_entity
@@ -30,19 +30,14 @@ def _timeline(request: Request) -> dict[str, Any]:
     except ValueError:
         raise HTTPException(404) from None
     qp = request.query_params
-    errors: list[str] = []
-    since_s, until_s = qp.get("since", "").strip(), qp.get("until", "").strip()
-    since = until = None
-    try:
-        since = parse_day(since_s)
-    except ValueError:
-        errors.append(t("bad_date", value=since_s))
-        since_s = ""
-    try:
-        until = parse_day(until_s, end=True)
-    except ValueError:
-        errors.append(t("bad_date", value=until_s))
-        until_s = ""
+    dates = date_filter(qp, t)
+    errors: list[str] = list(dates.errors)
+    since, until, since_s, until_s = (
+        dates.since,
+        dates.until,
+        dates.since_text,
+        dates.until_text,
+    )
     source = qp.get("source", "").strip()
     try:
         page = max(int(qp.get("page", "1")), 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -406,6 +407,36 @@ def parse_day(value: str | None, *, end: bool = False) -> datetime | None:
     if end:
         day += timedelta(days=1)
     return datetime(day.year, day.month, day.day, tzinfo=AMSTERDAM).astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DateFilter:
+    """The since/until filter of a page: the instants, the text to show back in the form (a
+    value that is not a date is dropped), and a message per bad value."""
+
+    since: datetime | None
+    until: datetime | None
+    since_text: str
+    until_text: str
+    errors: tuple[str, ...]
+
+
+def date_filter(params: Mapping[str, str], t: Messages) -> DateFilter:
+    """`since` and `until` (YYYY-MM-DD, Amsterdam days; `until` includes its day) of a query."""
+    since_s, until_s = params.get("since", "").strip(), params.get("until", "").strip()
+    since = until = None
+    errors: list[str] = []
+    try:
+        since = parse_day(since_s)
+    except ValueError:
+        errors.append(t("bad_date", value=since_s))
+        since_s = ""
+    try:
+        until = parse_day(until_s, end=True)
+    except ValueError:
+        errors.append(t("bad_date", value=until_s))
+        until_s = ""
+    return DateFilter(since, until, since_s, until_s, tuple(errors))
 
 
 def date_words(date_source: str, t: Mapping[str, str] | Messages) -> str:

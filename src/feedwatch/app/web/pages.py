@@ -22,11 +22,11 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from feedwatch.app.web.charts import bar_chart, bars_svg, spark_svg, sparkline
 from feedwatch.app.web.i18n import (
     Messages,
+    date_filter,
     day_start,
     fmt_date,
     fmt_datetime,
     local,
-    parse_day,
     pick_lang,
     week_start,
     weeks_back,
@@ -242,19 +242,14 @@ def _listing(request: Request, *, topic: str | None, source: str | None, base: s
     web = _web(request)
     t = Messages(_lang(request))
     qp = request.query_params
-    errors = []
-    since_s, until_s = qp.get("since", "").strip(), qp.get("until", "").strip()
-    since = until = None
-    try:
-        since = parse_day(since_s)
-    except ValueError:
-        errors.append(t("bad_date", value=since_s))
-        since_s = ""
-    try:
-        until = parse_day(until_s, end=True)
-    except ValueError:
-        errors.append(t("bad_date", value=until_s))
-        until_s = ""
+    dates = date_filter(qp, t)
+    errors: list[str] = list(dates.errors)
+    since, until, since_s, until_s = (
+        dates.since,
+        dates.until,
+        dates.since_text,
+        dates.until_text,
+    )
     chosen_source = source or qp.get("source", "").strip() or None
     chosen_topic = topic or qp.get("topic", "").strip() or None
     if chosen_topic is not None and chosen_topic not in web.topics:

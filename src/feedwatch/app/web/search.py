@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
 
-from feedwatch.app.web.i18n import Messages, parse_day
+from feedwatch.app.web.i18n import Messages, date_filter
 from feedwatch.app.web.pages import _guard, _lang, _names, _web, render
 from feedwatch.core.export import FeedInfo, write_atom
 from feedwatch.core.search.message import MARK, snippet
@@ -58,19 +58,14 @@ def _results(request: Request) -> dict[str, Any]:
     q = qp.get("q", "").strip()
     source, topic = qp.get("source", "").strip(), qp.get("topic", "").strip()
     sort = "date" if qp.get("sort") == "date" else "rank"
-    errors: list[str] = []
-    since_s, until_s = qp.get("since", "").strip(), qp.get("until", "").strip()
-    since = until = None
-    try:
-        since = parse_day(since_s)
-    except ValueError:
-        errors.append(t("bad_date", value=since_s))
-        since_s = ""
-    try:
-        until = parse_day(until_s, end=True)
-    except ValueError:
-        errors.append(t("bad_date", value=until_s))
-        until_s = ""
+    dates = date_filter(qp, t)
+    errors: list[str] = list(dates.errors)
+    since, until, since_s, until_s = (
+        dates.since,
+        dates.until,
+        dates.since_text,
+        dates.until_text,
+    )
     try:
         page = min(max(int(qp.get("page", "1")), 1), MAX_PAGE)
     except ValueError:
