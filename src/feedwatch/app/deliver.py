@@ -5,12 +5,14 @@ daemon's digest jobs alike."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -26,9 +28,10 @@ from feedwatch.core.digest import (
     render_email,
     render_markdown,
 )
+from feedwatch.core.entities import entity_url, parse_entity
 from feedwatch.edges import mail
-from feedwatch.edges.store import ItemQuery, Store
-from feedwatch.errors import DeliveryError
+from feedwatch.edges.store import ItemQuery, ItemRow, Store
+from feedwatch.errors import ConfigError, DeliveryError
 from feedwatch.types import DigestRecord
 
 if TYPE_CHECKING:
@@ -43,6 +46,9 @@ __all__ = [
     "atomic_text",
     "markdown_path",
     "output_dir",
+    "dossier_feed_name",
+    "entity_rows",
+    "publish_dossier_feeds",
     "publish_feeds",
     "run_digest",
     "topic_titles",
@@ -245,6 +251,24 @@ def run_digest(
 # ---------------------------------------------------------------------------------- publish
 
 
+def _publish_pair(
+    out: Path,
+    name: str,
+    rows: Callable[[], Iterable[ItemRow]],
+    info: exporter.FeedInfo,
+    base_url: str | None,
+) -> list[Path]:
+    """out/feeds/<name>.xml (Atom) and .json (JSON Feed) of `rows`, each written atomically."""
+    written: list[Path] = []
+    for fmt, suffix in (("atom", "xml"), ("jsonfeed", "json")):
+        path = out / "feeds" / f"{name}.{suffix}"
+        self_url = f"{base_url.rstrip('/')}/{path.name}" if base_url else None
+        with atomic_text(path) as fh:
+            exporter.write(fmt, rows(), fh, replace(info, self_url=self_url))
+        written.append(path)
+    return written
+
+
 def publish_feeds(
     store: Store,
     topics: Mapping[str, str],
@@ -257,18 +281,62 @@ def publish_feeds(
     """One Atom (<topic>.xml) and one JSON Feed (<topic>.json) per topic under out/feeds/."""
     written: list[Path] = []
     for key, title in topics.items():
-        for fmt, suffix in (("atom", "xml"), ("jsonfeed", "json")):
-            path = out / "feeds" / f"{key}.{suffix}"
-            self_url = f"{base_url.rstrip('/')}/{path.name}" if base_url else None
-            info = exporter.FeedInfo(
+        written += _publish_pair(
+            out,
+            key,
+            partial(store.iter_items, ItemQuery(topics=(key,), limit=limit)),
+            exporter.FeedInfo(
                 title=f"feedwatch — {title}",
                 id=f"tag:feedwatch,2026:topic:{key}",
-                self_url=self_url,
                 description=f"Nieuwe berichten over {title} (feedwatch)",
                 source_names=names,
-            )
-            rows = store.iter_items(ItemQuery(topics=(key,), limit=limit))
-            with atomic_text(path) as fh:
-                exporter.write(fmt, rows, fh, info)
-            written.append(path)
+            ),
+            base_url,
+        )
+    return written
+
+
+def entity_rows(store: Store, entity: str, query: ItemQuery) -> Iterable[ItemRow]:
+    """The rows of `query` limited to the items citing `entity` (none when none does)."""
+    ids = tuple(store.entity_item_ids(entity))
+    if not ids:
+        return iter(())
+    return store.iter_items(replace(query, ids=ids))
+
+
+def dossier_feed_name(entity: str) -> str:
+    """`dossier-<kind>-<id>` with every character a file name may not hold as '-'."""
+    kind, _, ident = entity.partition(":")
+    return f"dossier-{kind}-{re.sub(r'[^A-Za-z0-9._-]+', '-', ident).strip('-')}"
+
+
+def publish_dossier_feeds(
+    store: Store,
+    follow: Sequence[str],
+    out: Path,
+    *,
+    limit: int = 200,
+    base_url: str | None = None,
+    names: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """One Atom (.xml) and one JSON Feed (.json) per followed entity under out/feeds/."""
+    written: list[Path] = []
+    for ref in follow:
+        try:
+            entity = parse_entity(ref)
+        except ValueError as exc:
+            raise ConfigError(f"follow: {exc}") from None
+        written += _publish_pair(
+            out,
+            dossier_feed_name(entity),
+            partial(entity_rows, store, entity, ItemQuery(limit=limit)),
+            exporter.FeedInfo(
+                title=f"feedwatch — dossier {entity}",
+                id=f"tag:feedwatch,2026:dossier:{entity}",
+                home_url=entity_url(entity),
+                description=f"Alles wat naar {entity} verwijst, uit alle bronnen (feedwatch)",
+                source_names=names,
+            ),
+            base_url,
+        )
     return written

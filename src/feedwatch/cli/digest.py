@@ -10,9 +10,17 @@ from pathlib import Path
 
 import click
 
-from feedwatch.app.deliver import atomic_text, output_dir, publish_feeds, run_digest, topic_titles
+from feedwatch.app.deliver import (
+    atomic_text,
+    entity_rows,
+    output_dir,
+    publish_dossier_feeds,
+    publish_feeds,
+    run_digest,
+    topic_titles,
+)
 from feedwatch.cli._common import Context, parse_cli_date
-from feedwatch.cli.dossier import entity_option, entity_rows, publish_dossier_feeds
+from feedwatch.cli.dossier import entity_option
 from feedwatch.config.digests import digests_path, load_digests
 from feedwatch.core import export as exporter
 from feedwatch.edges.store import ItemQuery, ItemRow, Store

@@ -9,32 +9,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from feedwatch.app.deliver import atomic_text
 from feedwatch.cli._common import Context, parse_cli_date
-from feedwatch.core import export as exporter
 from feedwatch.core.entities import KINDS, entity_url, parse_entity
 from feedwatch.core.export import iso, item_record
 from feedwatch.core.links import linkify_md, plain_line
-from feedwatch.edges.store import ItemQuery, ItemRow, Store
+from feedwatch.edges.store import ItemRow, Store
 from feedwatch.edges.store.entities import DossierRow
-from feedwatch.errors import ConfigError
 from feedwatch.textsafe import md_escape, safe_url
 from feedwatch.types import AMSTERDAM
 
 __all__ = [
     "dossier",
-    "dossier_feed_name",
     "entities_cmd",
     "entity_option",
-    "entity_rows",
-    "publish_dossier_feeds",
 ]
 
 # the kind of document of an item that no connector described, by the source's kind
@@ -217,54 +209,3 @@ def entities_cmd(obj: Context, kind: str | None, since: str | None, limit: int, 
         for c in counts
     ]
     click.echo(_table(("entity", "items", "sources", "last", "official page"), rows))
-
-
-# ---------------------------------------------------------------- export and publish helpers
-
-
-def entity_rows(store: Store, entity: str, query: ItemQuery) -> Iterable[ItemRow]:
-    """The rows of `query` limited to the items citing `entity` (none when none does)."""
-    ids = tuple(store.entity_item_ids(entity))
-    if not ids:
-        return iter(())
-    return store.iter_items(replace(query, ids=ids))
-
-
-def dossier_feed_name(entity: str) -> str:
-    """`dossier-<kind>-<id>` with every character a file name may not hold as '-'."""
-    kind, _, ident = entity.partition(":")
-    return f"dossier-{kind}-{re.sub(r'[^A-Za-z0-9._-]+', '-', ident).strip('-')}"
-
-
-def publish_dossier_feeds(
-    store: Store,
-    follow: Sequence[str],
-    out: Path,
-    *,
-    limit: int = 200,
-    base_url: str | None = None,
-    names: Mapping[str, str] | None = None,
-) -> list[Path]:
-    """One Atom (.xml) and one JSON Feed (.json) per followed entity under out/feeds/."""
-    written: list[Path] = []
-    for ref in follow:
-        try:
-            entity = parse_entity(ref)
-        except ValueError as exc:
-            raise ConfigError(f"follow: {exc}") from None
-        name = dossier_feed_name(entity)
-        for fmt, suffix in (("atom", "xml"), ("jsonfeed", "json")):
-            path = out / "feeds" / f"{name}.{suffix}"
-            info = exporter.FeedInfo(
-                title=f"feedwatch — dossier {entity}",
-                id=f"tag:feedwatch,2026:dossier:{entity}",
-                self_url=f"{base_url.rstrip('/')}/{path.name}" if base_url else None,
-                home_url=entity_url(entity),
-                description=f"Alles wat naar {entity} verwijst, uit alle bronnen (feedwatch)",
-                source_names=names,
-            )
-            rows = entity_rows(store, entity, ItemQuery(limit=limit))
-            with atomic_text(path) as fh:
-                exporter.write(fmt, rows, fh, info)
-            written.append(path)
-    return written
