@@ -273,11 +273,11 @@ def test_shipped_model_is_reproducible_from_shared_data(topics: Topics) -> None:
 
 
 def test_cross_validated_figures_over_train_and_dev(topics: Topics) -> None:
-    """The floor of the grouped 5-fold figures (the issue asks 0.92 and 0.85 per topic)."""
+    """The grouped 5-fold figures the issue asks for: macro-F1 0.92, every topic 0.85."""
     reports = cross_validate_by(examples(topics), topics, folds=5)
     overall = reports["all"]
     assert overall.n == 420
-    assert overall.macro_f1 >= 0.91, overall.format_table()
+    assert overall.macro_f1 >= 0.92, overall.format_table()
     assert all(t.f1 >= 0.85 for t in overall.topics.values()), overall.format_table()
     assert reports["en"].n + reports["nl"].n == 420
     for miss in overall.misses:  # each error comes with what decided it
