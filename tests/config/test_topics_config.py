@@ -38,7 +38,9 @@ def test_version_follows_rules_not_comments() -> None:
     text = PACKAGED.read_text(encoding="utf-8")
     base = parse_topics(text).version
     assert parse_topics("# a new comment\n" + text).version == base
-    changed = text.replace("      asielbeleid|asylum polic*: 3\n", "      asielbeleid|asylum polic*: 2.5\n", 1)
+    changed = text.replace(
+        "      asielbeleid|asylum polic*: 3\n", "      asielbeleid|asylum polic*: 2.5\n", 1
+    )
     assert changed != text
     assert parse_topics(changed).version != base
     retitled = text.replace("    title: Migratie\n", "    title: Migratie en asiel\n", 1)
