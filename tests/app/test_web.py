@@ -585,6 +585,87 @@ def test_dossier_timeline_and_entity_links(store: Store) -> None:
         )
 
 
+def test_dossiers_page_lists_the_cited_references_and_opens_one(store: Store) -> None:
+    now = datetime.now(UTC)
+
+    def item(item_id: str, days_ago: int) -> Item:
+        when = now - timedelta(days=days_ago)
+        return Item(
+            id=item_id,
+            source="krant",
+            url=f"https://example.org/{item_id}",
+            title=f"Bericht {item_id}",
+            summary="",
+            published=when,
+            date_source="feed",
+            first_seen=when,
+            content_hash=item_id,
+        )
+
+    put(store, make_rows(hostile=False))
+    cites = {
+        "e1": ("kamerstuk:36704",),
+        "e2": ("kamerstuk:36704", "ecli:ECLI:NL:RVS:2026:7012"),
+        "e3": ("kamerstuk:36704",),
+        "e4": ("stcrt:2026-12345",),  # cited long ago only
+    }
+    items_ = (item("e1", 2), item("e2", 10), item("e3", 40), item("e4", 200))
+    _apply(
+        store,
+        SourceUpdate(
+            key="krant",
+            started_at=now,
+            duration=0.1,
+            outcome="ok",
+            url="https://krant.example/f",
+            items=items_,
+            entities={i.id: cites[i.id] for i in items_},
+        ),
+    )
+
+    def listed(page: str) -> list[tuple[str, int]]:
+        rows = re.findall(
+            r'<th scope="row"><a href="/dossiers/([^"]+)">[^<]*</a></th>\s*<td>[^<]*</td>\s*'
+            r'<td class="num">(\d+)</td>',
+            page,
+        )
+        return [(unescape(e), int(n)) for e, n in rows]
+
+    with client_for(store) as c:
+        page = c.get("/dossiers")
+        assert page.status_code == 200, page.text
+        # the last 90 days, most cited first; the old Staatscourant is not there
+        assert listed(page.text) == [("kamerstuk:36704", 3), ("ecli:ECLI:NL:RVS:2026:7012", 1)]
+        assert 'href="https://zoek.officielebekendmakingen.nl/dossier/36704"' in page.text
+        assert 'href="/dossiers" aria-current="page"' in page.text
+        assert listed(c.get("/dossiers?period=30").text) == [
+            ("kamerstuk:36704", 2),
+            ("ecli:ECLI:NL:RVS:2026:7012", 1),
+        ]
+        assert ("stcrt:2026-12345", 1) in listed(c.get("/dossiers?period=all").text)
+        assert listed(c.get("/dossiers?period=all&kind=ecli").text) == [
+            ("ecli:ECLI:NL:RVS:2026:7012", 1)
+        ]
+        assert "Uitspraak" in c.get("/dossiers?kind=ecli").text  # the kind in words
+        assert "Ruling" in c.get("/dossiers?kind=ecli&lang=en").text
+        # the box opens a dossier by what a person types
+        for typed, entity in (
+            ("36704", "kamerstuk:36704"),
+            ("kamerstuk 36 704", "kamerstuk:36704"),
+            ("Kamerstuk:36704", "kamerstuk:36704"),
+            ("ECLI:NL:RVS:2026:7012", "ecli:ECLI:NL:RVS:2026:7012"),
+            ("stcrt:2026-012345", "stcrt:2026-12345"),
+        ):
+            r = c.get("/dossiers", params={"q": typed})
+            assert r.status_code == 303, typed
+            assert r.headers["location"] == f"/dossiers/{entity}", typed
+        bad = c.get("/dossiers", params={"q": "<script>alert(1)</script>"})
+        assert bad.status_code == 200
+        assert 'role="alert"' in bad.text and "<script>alert(1)" not in bad.text
+        # an unknown period or kind falls back to the default, never an error
+        assert listed(c.get("/dossiers?period=x&kind=y").text) == listed(page.text)
+
+
 # ----------------------------------------------------------------------------------- search
 
 

@@ -242,6 +242,17 @@ def test_navigation_by_links_and_keyboard(server: str, page: Page) -> None:
     assert page.locator("ol.timeline > li").count() == 1
     shoot(page, "dossier")
 
+    page.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Dossiers").click()
+    page.wait_for_url(re.compile(r"/dossiers$"))
+    page.select_option("#period", "all")
+    page.get_by_role("button", name="Toepassen").click()
+    page.wait_for_url(re.compile(r"period=all"))
+    assert page.locator("table.dossiers tbody th a").all_inner_texts() == ["36704"]
+    shoot(page, "dossiers")
+    page.get_by_role("textbox", name="Dossier openen").fill("kamerstuk 36704")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/dossiers/kamerstuk:36704$"))
+
     header = page.get_by_role("banner")
     header.get_by_role("searchbox", name="Zoeken").fill("sporthal OR aanmeldcentrum")
     header.get_by_role("button", name="Zoek").click()
