@@ -218,6 +218,13 @@ def eval_cmd(
         raise click.UsageError("give one FILE.jsonl (or --cv K with any number of files)")
     records = read_labelled(files[0])
     decide = make_classifier(topics, False if rules_only else model_path())
+    trained_on = decide.model.trained.get("files", ()) if decide.model is not None else ()
+    if files[0].name in trained_on:  # in-sample figures flatter: say so, on stderr
+        click.echo(
+            f"note: the model was trained on {files[0].name}, so these figures are not a test; "
+            "`feedwatch eval --cv 5` decides each item by a model that never saw it.",
+            err=True,
+        )
     _print_report(evaluate(records, topics, decide=decide, version=decide.version), as_json)
 
 
