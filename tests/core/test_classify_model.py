@@ -24,7 +24,7 @@ from feedwatch.core.classify import (
     make_classifier,
     resolve_labels,
 )
-from feedwatch.core.classify.model import Model, model_from_json, model_to_json
+from feedwatch.core.classify.model import Model, _shown, model_from_json, model_to_json
 from feedwatch.core.classify.train import (
     _folds,
     cross_validate_by,
@@ -390,3 +390,12 @@ def test_affix_features_when_a_model_asks_for_them(topics: Topics) -> None:
     title, text = OWN[1][:2]
     clf = Classifier(topics, again)
     assert decided(clf(title, text)) == decided(Classifier(topics, model)(title, text))
+
+
+def test_a_term_of_many_alternatives_is_shown_short() -> None:
+    long = "§azc*|asielzoekerscentr*|asylum seekers centre*|asylum seekers center*|asylum centre*"
+    assert _shown(long) == "term:azc*|asielzoekerscentr*|…"
+    assert _shown("§asiel*") == "term:asiel*"
+    assert _shown("opvang") == "opvang"
+    one = "§" + "x" * 50  # a single long alternative is never cut
+    assert _shown(one) == "term:" + "x" * 50

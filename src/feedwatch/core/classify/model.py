@@ -183,9 +183,24 @@ class _RowCache(dict[str, tuple[int, ...]]):
         return out
 
 
+SHOWN_TERM = 40  # a rule term's alternatives are shown up to about this many characters
+
+
 def _shown(word: str) -> str:
-    """A word feature as shown: a rule term found ("§azc*") reads "term:azc*"."""
-    return f"term:{word[len(TERM_MARK) :]}" if word.startswith(TERM_MARK) else word
+    """A word feature as shown: a rule term found ("§azc*") reads "term:azc*"; a term of many
+    alternatives shows its first ones ("term:azc*|asielzoekerscentr*|…")."""
+    if not word.startswith(TERM_MARK):
+        return word
+    term = word[len(TERM_MARK) :]
+    if len(term) > SHOWN_TERM and "|" in term:
+        alts = term.split("|")
+        kept = [alts[0]]
+        for alt in alts[1:]:
+            if len("|".join([*kept, alt])) > SHOWN_TERM:
+                break
+            kept.append(alt)
+        term = "|".join(kept) + "|…"
+    return f"term:{term}"
 
 
 def _canonical(doc: Mapping[str, Any]) -> bytes:
