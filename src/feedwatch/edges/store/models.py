@@ -355,3 +355,16 @@ delivery_items = Table(
     UniqueConstraint("channel", "monitor", "item_id", name="uq_delivery_items_channel"),
     Index("ix_delivery_items_delivery_id", "delivery_id"),
 )
+
+# ------------------------------------------------------------- counts for the web (migration 0009)
+
+# Items per assigned topic per hour (whole hours since 1970-01-01 UTC of the item's date,
+# published else first seen), kept by triggers on items and item_topics (see the migration):
+# the overview's chart of a year is a sum over at most 8,760 hours per topic.
+topic_hours = Table(
+    "topic_hours",
+    metadata,
+    Column("hour", BigInteger, primary_key=True),
+    Column("topic", String(64), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
