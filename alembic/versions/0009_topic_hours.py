@@ -57,8 +57,24 @@ _ADD = (
 )
 
 
+_DOC_ON = (
+    "INSERT OR IGNORE INTO doc_topics (topic, docid) SELECT {row}.topic, d.docid "
+    "FROM search_docs d WHERE d.item_id = {row}.item_id AND ({delta}) > 0;"
+)
+_DOC_OFF = (
+    "DELETE FROM doc_topics WHERE topic = {row}.topic AND docid IN "
+    "(SELECT d.docid FROM search_docs d WHERE d.item_id = {row}.item_id) AND ({delta}) < 0;"
+)
+
+
 def _sqlite_add(row: str, delta: str) -> str:
-    return _ADD.format(topic=f"{row}.topic", delta=delta, hour=_HOUR_OF.format(id=f"{row}.item_id"))
+    """The statements of a change by `delta` (-1, 0, 1) of whether the row's item is assigned
+    the row's topic: its hour's count, and its search document's topics."""
+    return (
+        _ADD.format(topic=f"{row}.topic", delta=delta, hour=_HOUR_OF.format(id=f"{row}.item_id"))
+        + _DOC_ON.format(row=row, delta=delta)
+        + _DOC_OFF.format(row=row, delta=delta)
+    )
 
 
 # the assigned topics of item `id` (the rule's decision unless a human's exists)
@@ -136,6 +152,20 @@ RETURNS void LANGUAGE plpgsql AS $$
 DECLARE h bigint;
 BEGIN
     IF delta = 0 THEN RETURN; END IF;
+    -- the search document's topics: taken under the index's lock, so that a document being
+    -- (re)indexed now is seen with its new docid (edges/store/search.py INDEX_LOCK)
+    PERFORM pg_advisory_xact_lock(1719074817);
+    IF delta > 0 THEN
+        INSERT INTO doc_topics (topic, docid)
+            SELECT topic_, d.docid FROM search_docs d WHERE d.item_id = item
+            ON CONFLICT DO NOTHING;
+        UPDATE search_docs SET tsv = tsv || array_to_tsvector(ARRAY['topic=' || topic_])
+            WHERE item_id = item;
+    ELSE
+        DELETE FROM doc_topics WHERE topic = topic_
+            AND docid IN (SELECT d.docid FROM search_docs d WHERE d.item_id = item);
+        UPDATE search_docs SET tsv = ts_delete(tsv, 'topic=' || topic_) WHERE item_id = item;
+    END IF;
     SELECT feedwatch_hour(coalesce(i.published, i.first_seen)) INTO h FROM items i WHERE i.id = item;
     IF h IS NULL THEN RETURN; END IF;  -- the item is being deleted: counted off already
     INSERT INTO topic_hours (hour, topic, n) VALUES (h, topic_, delta)
@@ -255,6 +285,19 @@ _ASSIGNED_ROWS = (
 )
 
 
+# PostgreSQL: every document gains the lexemes of its source and assigned topics (`source=KEY`,
+# `topic=KEY`), so that source: and topic: are matched in the GIN index with the words.
+PG_TAGS = (
+    "UPDATE search_docs d SET tsv = d.tsv || array_to_tsvector("
+    "ARRAY['source=' || d.source] || coalesce((SELECT array_agg('topic=' || t.topic) "
+    "FROM doc_topics t WHERE t.docid = d.docid), '{}'))"
+)
+PG_UNTAG = (
+    "UPDATE search_docs SET tsv = ts_delete(tsv, ARRAY(SELECT l FROM unnest(tsv) AS u(l) "
+    "WHERE l LIKE 'source=%' OR l LIKE 'topic=%'))"
+)
+
+
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.create_table(
@@ -263,6 +306,13 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(length=64), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("hour", "topic", name=op.f("pk_topic_hours")),
+    )
+    op.create_table(
+        "doc_topics",
+        sa.Column("topic", sa.String(length=64), nullable=False),
+        sa.Column("docid", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("topic", "docid", name=op.f("pk_doc_topics")),
+        sqlite_with_rowid=False,
     )
     if dialect == "sqlite":
         hour = _sqlite_hour("i.published", "i.first_seen")
@@ -278,6 +328,16 @@ def upgrade() -> None:
         f"INSERT INTO topic_hours (hour, topic, n) SELECT {hour}, t.topic, count(*) "
         f"{_ASSIGNED_ROWS} GROUP BY 1, 2"
     )
+    op.execute(
+        "INSERT INTO doc_topics (topic, docid) SELECT t.topic, d.docid "
+        + _ASSIGNED_ROWS.replace("FROM items i JOIN", "FROM search_docs d JOIN").replace(
+            "t.item_id = i.id", "t.item_id = d.item_id"
+        )
+    )
+    if dialect == "postgresql":
+        op.execute(PG_TAGS)
+    op.execute("ANALYZE topic_hours")
+    op.execute("ANALYZE doc_topics")
 
 
 def downgrade() -> None:
@@ -287,4 +347,6 @@ def downgrade() -> None:
     else:
         for statement in PG_DROP:
             op.execute(statement)
+        op.execute(PG_UNTAG)
+    op.drop_table("doc_topics")
     op.drop_table("topic_hours")

@@ -12,7 +12,8 @@ from builders import put
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from feedwatch.edges.store import ItemRow, Store
+from feedwatch.edges.store import ItemQuery, ItemRow, Store
+from feedwatch.edges.store.search import index_pending
 from feedwatch.types import Item, TopicScore
 
 TOPICS = ("migratie", "integratie", "asielzoekerscentrum", "veiligelanders")
@@ -49,6 +50,23 @@ def windows() -> list[tuple[datetime, datetime]]:
 
 
 def assert_counts_match(store: Store) -> None:
+    """topic_hours sums to what counting the items gives; doc_topics holds the assigned topics
+    of every indexed document, as store.topics_of() decides them."""
+    index_pending(store.engine)
+    with store.engine.connect() as conn:
+        held = set(
+            conn.execute(
+                text(
+                    "SELECT d.item_id, t.topic FROM doc_topics t "
+                    "JOIN search_docs d ON d.docid = t.docid"
+                )
+            ).all()
+        )
+        ids = list(conn.execute(text("SELECT item_id FROM search_docs")).scalars())
+    assigned = {
+        (r.item.id, t) for r in store.iter_items(ItemQuery(ids=tuple(ids))) for t in r.topics
+    }
+    assert held == assigned
     for since, until in windows():
         assert store.topic_counts(since, until) == store.topic_counts_scan(since, until), (
             since,

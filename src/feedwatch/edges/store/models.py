@@ -368,3 +368,15 @@ topic_hours = Table(
     Column("topic", String(64), primary_key=True),
     Column("n", Integer, nullable=False),
 )
+
+# The topics each search document's item is assigned (the rule's decision unless a human's),
+# by docid: `topic:` and --topic read it in the order they walk the index (newest documents
+# first), where a probe of item_topics by item id jumped all over a large index. Filled when a
+# document is indexed and kept in step by the triggers of topic_hours (migration 0009).
+doc_topics = Table(
+    "doc_topics",
+    metadata,
+    Column("topic", String(64), primary_key=True),
+    Column("docid", BigInteger, primary_key=True),
+    sqlite_with_rowid=False,
+)
