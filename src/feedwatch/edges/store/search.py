@@ -309,16 +309,20 @@ def _tags_query(kind: str, values: Sequence[str]) -> Any:
     return cast(bindparam(None, " | ".join(quoted)), TSQUERY)
 
 
-def _in_topics(topics: Sequence[str], dialect: str) -> ColumnElement[bool]:
+def _in_topics(topics: Sequence[str], dialect: str, docid: Any = None) -> ColumnElement[bool]:
     """The document (of the outer search_docs row) belongs to an item assigned any of `topics`
     (a human decision wins over the rules, as the store's own in_topics()). PostgreSQL: its
     topic tags, matched in the same GIN index as its words; SQLite: a probe of doc_topics by
-    (topic, docid), in the order FTS5 walks the documents."""
+    (topic, docid), in the order FTS5 walks the documents (`docid`: FTS5's rowid, so that the
+    probe comes before search_docs is read)."""
     if dialect == "postgresql":
         return search_docs.c.tsv.bool_op("@@")(_tags_query("topic", topics))
     return (
         select(doc_topics.c.docid)
-        .where(doc_topics.c.topic.in_(list(topics)), doc_topics.c.docid == search_docs.c.docid)
+        .where(
+            doc_topics.c.topic.in_(list(topics)),
+            doc_topics.c.docid == (search_docs.c.docid if docid is None else docid),
+        )
         .exists()
     )
 
@@ -334,8 +338,11 @@ def _doc_matches(node: Node) -> ColumnElement[bool]:
     return search_docs.c.tsv.op("@@")(cast(bindparam(None, to_tsquery(node)), TSQUERY))
 
 
-def condition(node: Node, dialect: str, docs: _Range = _ALL) -> ColumnElement[bool]:
-    """A WHERE condition on `search_docs` for any query node (text matched among `docs`)."""
+def condition(
+    node: Node, dialect: str, docs: _Range = _ALL, docid: Any = None
+) -> ColumnElement[bool]:
+    """A WHERE condition on `search_docs` for any query node (text matched among `docs`;
+    `docid`: the column of the document's id to probe doc_topics with)."""
     if is_text(node) and dialect == "postgresql":
         return _doc_matches(node)  # a test of the row's own document
     if is_text(node) and fts5_ok(node):
@@ -343,12 +350,12 @@ def condition(node: Node, dialect: str, docs: _Range = _ALL) -> ColumnElement[bo
     if isinstance(node, Filter):
         if node.field == "source":
             return _in_sources([node.value], dialect)
-        return _in_topics([node.value], dialect)
+        return _in_topics([node.value], dialect, docid)
     if isinstance(node, Not):
-        return not_(condition(node.child, dialect, docs))
+        return not_(condition(node.child, dialect, docs, docid))
     if isinstance(node, Term):  # pragma: no cover - a term is always text
         raise AssertionError(node)
-    parts = [condition(c, dialect, docs) for c in node.children]
+    parts = [condition(c, dialect, docs, docid) for c in node.children]
     return and_(*parts) if isinstance(node, And) else or_(*parts)
 
 
@@ -370,11 +377,11 @@ def _driver(node: Node, dialect: str) -> tuple[Node | None, list[Node]]:
     return (text[0] if len(text) == 1 else And(tuple(text))), rest
 
 
-def _filters(f: SearchFilters, dialect: str) -> list[ColumnElement[bool]]:
+def _filters(f: SearchFilters, dialect: str, docid: Any = None) -> list[ColumnElement[bool]]:
     when = search_docs.c.at
     out: list[ColumnElement[bool]] = []
     if f.topics:
-        out.append(_in_topics(f.topics, dialect))
+        out.append(_in_topics(f.topics, dialect, docid))
     if f.sources:
         out.append(_in_sources(f.sources, dialect))
     if f.since is not None:
@@ -395,7 +402,8 @@ def _statement(
 ) -> Any:
     docs = _Range(after, upto)
     driver, rest = _driver(node, dialect)
-    conds = [condition(p, dialect, docs) for p in rest] + _filters(filters, dialect)
+    docid = _fts.c.rowid if driver is not None and dialect == "sqlite" else None
+    conds = [condition(p, dialect, docs, docid) for p in rest] + _filters(filters, dialect, docid)
     conds.extend(docs.on(search_docs.c.docid))
     base: Any
     if driver is None:

@@ -18,11 +18,18 @@ from typing import Any
 from sqlalchemy import and_, func, literal, select, tuple_
 
 from feedwatch.edges.store.base import StoreBase, wrap_exceptions
-from feedwatch.edges.store.models import fetches, item_topics, items, sources, topic_hours
+from feedwatch.edges.store.models import (
+    fetches,
+    item_entities,
+    item_topics,
+    items,
+    sources,
+    topic_hours,
+)
 from feedwatch.edges.store.rows import item_from_row
 from feedwatch.types import Item
 
-__all__ = ["Cursor", "PageQuery", "PageRow", "SourceView", "StoreViews"]
+__all__ = ["Cursor", "DossierEntry", "PageQuery", "PageRow", "SourceView", "StoreViews"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +85,16 @@ class SourceView:
     last_new_item_at: datetime | None
     typical_gap_seconds: float | None
     body_items: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DossierEntry:
+    """An item on an entity's timeline, as the page filters and pages it: the whole item is
+    read for the items shown only."""
+
+    id: str
+    source: str
+    when: datetime
 
 
 def has_topic(topic: str) -> Any:
@@ -223,6 +240,26 @@ class StoreViews(StoreBase):
                 return None
             assigned, scores = self._topics_of(conn, [r.id]).get(r.id, ((), {}))
         return PageRow(item_from_row(r), assigned, scores)
+
+    @wrap_exceptions("reading a dossier")
+    def dossier_index(self, entity: str) -> list[DossierEntry]:
+        """Every item citing `entity` (KIND:ID) as (id, source, date), oldest first (the order
+        of Store.dossier): a dossier of thousands of items is filtered and paged on these,
+        not on whole items."""
+        kind, _, ref = entity.partition(":")
+        cited = select(item_entities.c.item_id).where(
+            item_entities.c.kind == kind, item_entities.c.ref == ref
+        )
+        stmt = select(items.c.id, items.c.source, items.c.published, items.c.first_seen).where(
+            items.c.id.in_(cited)
+        )
+        with self.engine.connect() as conn:
+            out = [
+                DossierEntry(r.id, r.source, r.published or r.first_seen)
+                for r in conn.execute(stmt)
+            ]
+        out.sort(key=lambda e: (e.when, e.id))
+        return out
 
     # ---------------------------------------------------------------------- counts
 
