@@ -4,15 +4,24 @@
                                         [--runs 3] [--db sqlite|postgresql|both]
                                         [--keep DIR [--reuse]] [--write]
 
-1. Generates a store of --items items (default one million) over --sources sources, spread over
-   four years up to now, evenly (8% without a publication date), with topic scores as the classifier
-   writes them (migratie 35%, integratie 15%, asielzoekerscentrum 12%, veiligelanders 5%
-   assigned; as many near misses), 2,000 human labels, and a fetch log in which 5% of the
-   sources are failing (a third have had no new item for ten days). Rows go in through the driver (SQLite executemany with SQLAlchemy's own
-   bind processors, PostgreSQL COPY), into a schema made by feedwatch's migrations.
-2. Starts `feedwatch web` in its own process on 127.0.0.1 and asks each page --requests times,
-   one request at a time, after one untimed request (the first, cold one is reported apart);
-   --runs times, each with a new server process.
+1. Generates a store of --items items (default one million) over --sources sources, arriving
+   evenly over four years up to now (8% without a publication date), with the Dutch and English
+   news text of bench_search.py, topic scores as the classifier writes them (migratie 35%,
+   integratie 15%, asielzoekerscentrum 12%, veiligelanders 5% assigned; as many near misses),
+   Kamerstuk and ECLI references on 5% of the items (kamerstuk:19637 on about 5,000), 2,000
+   human labels, and a fetch log in which 5% of the sources are failing (a third have had no
+   new item for ten days). Rows go in through the driver (SQLite executemany with SQLAlchemy's
+   own bind processors, PostgreSQL COPY), into a schema made by feedwatch's migrations, in
+   batches of 50,000, each indexed for search as it comes (as the daemon does). Eight monitors
+   (DIR/monitors.yaml: words, phrases, a prefix, topic, source and entity criteria) started
+   three days ago are matched once, so that they have pending matches.
+2. Starts `feedwatch web --monitors DIR/monitors.yaml` in its own process on 127.0.0.1 and asks
+   each page --requests times, one request at a time, after one untimed request (the first
+   request of all, the overview, is timed apart: the cold overview); --runs times, each with a
+   new server process. Pages: the overview, topics, sources, an item, search (a rare word, a
+   common word, a phrase, `topic:` and `source:` with words, a prefix, negations, OR, filters
+   and dates, newest first, a deep page), the monitors, four monitors' test views, a dossier
+   of 5,000 items and a small one, /healthz.
 3. Prints p50/p95/max per page; --write puts the table into bench/RESULTS.md (its own section).
 """
 
@@ -377,6 +386,7 @@ def start_web(url: str, monitors: Path, token: str) -> tuple[subprocess.Popen[st
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
+        stderr=(monitors.parent / "web-server.log").open("a", encoding="utf-8"),
         text=True,
     )
     assert proc.stdout is not None
