@@ -335,7 +335,10 @@ def upgrade() -> None:
         )
     )
     if dialect == "postgresql":
+        # every document is rewritten: the GIN index is built again after, not kept row by row
+        op.execute("DROP INDEX ix_search_docs_tsv")
         op.execute(PG_TAGS)
+        op.execute("CREATE INDEX ix_search_docs_tsv ON search_docs USING gin (tsv)")
     op.execute("ANALYZE topic_hours")
     op.execute("ANALYZE doc_topics")
 

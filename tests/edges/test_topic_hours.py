@@ -12,8 +12,9 @@ from builders import put
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from feedwatch.core.search.query import parse_query
 from feedwatch.edges.store import ItemQuery, ItemRow, Store
-from feedwatch.edges.store.search import index_pending
+from feedwatch.edges.store.search import index_pending, search_ids
 from feedwatch.types import Item, TopicScore
 
 TOPICS = ("migratie", "integratie", "asielzoekerscentrum", "veiligelanders")
@@ -162,7 +163,8 @@ def test_the_keys_of_a_topic_row_are_not_changed_in_place(store: Store) -> None:
 
 def test_the_migration_counts_what_is_stored(db_url: str) -> None:
     store = Store(db_url)
-    put(store, items())
+    rows = items()
+    put(store, rows)
     store.set_label("i000", "veiligelanders", True)
     before = total(store)
     from alembic import command
@@ -174,4 +176,12 @@ def test_the_migration_counts_what_is_stored(db_url: str) -> None:
     store.upgrade()
     assert total(store) == before
     assert_counts_match(store)
+    # the documents indexed before 0009 are found by topic: and source: (tagged by it)
+    for topic in ("migratie", "veiligelanders"):
+        hits = search_ids(store.engine, parse_query(f"topic:{topic}"), limit=None)
+        assert {h.item_id for h in hits} == {
+            r.item.id for r in store.iter_items(ItemQuery(topics=(topic,)))
+        }
+    hits = search_ids(store.engine, parse_query("source:bron-1 bericht"), limit=None)
+    assert {h.item_id for h in hits} == {r.item.id for r in rows if r.item.source == "bron-1"}
     store.close()
