@@ -339,6 +339,7 @@ def upgrade() -> None:
         op.execute("DROP INDEX ix_search_docs_tsv")
         op.execute(PG_TAGS)
         op.execute("CREATE INDEX ix_search_docs_tsv ON search_docs USING gin (tsv)")
+        op.execute("ANALYZE search_docs")  # the planner's counts of the new lexemes
     op.execute("ANALYZE topic_hours")
     op.execute("ANALYZE doc_topics")
 
