@@ -314,6 +314,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("topic", "docid", name=op.f("pk_doc_topics")),
         sqlite_with_rowid=False,
     )
+    op.create_index("ix_search_docs_source", "search_docs", ["source"])
     if dialect == "sqlite":
         hour = _sqlite_hour("i.published", "i.first_seen")
         for trigger in SQLITE_TRIGGERS:
@@ -352,5 +353,6 @@ def downgrade() -> None:
         for statement in PG_DROP:
             op.execute(statement)
         op.execute(PG_UNTAG)
+    op.drop_index("ix_search_docs_source", table_name="search_docs")
     op.drop_table("doc_topics")
     op.drop_table("topic_hours")

@@ -4,6 +4,7 @@ databases."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -105,3 +106,45 @@ def test_topic_and_source_filters_follow_labels_after_indexing(store: Store) -> 
             "w03",
             "w06",
         }
+
+
+@pytest.mark.parametrize("span", [10_000, 2])
+def test_since_finds_every_match_whatever_order_the_documents_came_in(
+    store: Store, monkeypatch: pytest.MonkeyPatch, span: int
+) -> None:
+    from feedwatch.edges.store.search import MonitorSpec, matching_ids
+
+    monkeypatch.setattr(search_store, "FLOOR_SPAN", span)
+    # indexed in this order, dated out of order: an archive read late, a date in the future
+    hours = [5, 30, 2, 41, 1, 60, 33, 3, 29, 200]
+    rows = [row(i, f"bericht {i}", "opvang", topics=("migratie",) * (i % 2)) for i in range(10)]
+    rows = [
+        ItemRow(
+            replace(r.item, published=T0 + timedelta(hours=h), first_seen=T0 + timedelta(hours=h)),
+            r.topics,
+        )
+        for r, h in zip(rows, hours, strict=True)
+    ]
+    store_in_order(store, rows)
+    since = T0 + timedelta(hours=29)
+    recent = {r.item.id for r, h in zip(rows, hours, strict=True) if h >= 29}
+    for sort in ("rank", "date"):
+        hits = search_ids(
+            store.engine, parse_query("opvang"), SearchFilters(since=since), sort=sort
+        )
+        assert {h.item_id for h in hits} == recent
+    dated = search_ids(store.engine, parse_query("opvang"), SearchFilters(since=since), sort="date")
+    assert [h.item_id for h in dated] == ["w09", "w05", "w03", "w06", "w01", "w08"]
+    spec = MonitorSpec("m", parse_query("bericht"), topics=("migratie",))
+    assert matching_ids(store.engine, spec, SearchFilters(since=since)) == [
+        "w09",
+        "w05",
+        "w03",
+        "w01",
+    ]
+    assert matching_ids(
+        store.engine, MonitorSpec("t", None, topics=("migratie",)), SearchFilters(since=since)
+    ) == ["w09", "w05", "w03", "w01"]
+    later = SearchFilters(since=T0 + timedelta(hours=500))
+    assert search_ids(store.engine, parse_query("opvang"), later) == []
+    assert matching_ids(store.engine, spec, later) == []

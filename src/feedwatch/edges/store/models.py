@@ -295,6 +295,8 @@ search_docs = Table(
     Column("at", UTCDateTime, nullable=False),
     UniqueConstraint("item_id", name="uq_search_docs_item_id"),
     Index("ix_search_docs_at", "at"),
+    # migration 0009: source: and --source probed in the order the documents are walked
+    Index("ix_search_docs_source", "source"),
     sqlite_autoincrement=True,
 )
 

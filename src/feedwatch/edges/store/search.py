@@ -327,10 +327,18 @@ def _in_topics(topics: Sequence[str], dialect: str, docid: Any = None) -> Column
     )
 
 
-def _in_sources(keys: Sequence[str], dialect: str) -> ColumnElement[bool]:
+def _in_sources(keys: Sequence[str], dialect: str, docid: Any = None) -> ColumnElement[bool]:
+    """The document is of any of the sources `keys`. PostgreSQL: its source tag; SQLite with
+    FTS5's rowid as `docid`: the sources' docids (read from the index on source) as a set in
+    memory that each document walked is looked up in before search_docs is read."""
     if dialect == "postgresql":
         return search_docs.c.tsv.bool_op("@@")(_tags_query("source", keys))
-    return search_docs.c.source.in_(list(keys))
+    if docid is None:
+        return search_docs.c.source.in_(list(keys))
+    d = search_docs.alias("ds")
+    # "+ 0": a test of each row walked, not a list of rowids handed to FTS5 to look up
+    walked: ColumnElement[int] = docid + 0
+    return walked.in_(select(d.c.docid).where(d.c.source.in_(list(keys))))
 
 
 def _doc_matches(node: Node) -> ColumnElement[bool]:
@@ -349,7 +357,7 @@ def condition(
         return search_docs.c.item_id.in_(_text_ids(node, dialect, docs))
     if isinstance(node, Filter):
         if node.field == "source":
-            return _in_sources([node.value], dialect)
+            return _in_sources([node.value], dialect, docid)
         return _in_topics([node.value], dialect, docid)
     if isinstance(node, Not):
         return not_(condition(node.child, dialect, docs, docid))
@@ -383,7 +391,7 @@ def _filters(f: SearchFilters, dialect: str, docid: Any = None) -> list[ColumnEl
     if f.topics:
         out.append(_in_topics(f.topics, dialect, docid))
     if f.sources:
-        out.append(_in_sources(f.sources, dialect))
+        out.append(_in_sources(f.sources, dialect, docid))
     if f.since is not None:
         out.append(when >= f.since)
     if f.until is not None:
@@ -465,12 +473,39 @@ def search_ids(
     ):
         stmt = _fts_only(driver, limit)
     else:
-        stmt = _ordered(_statement(node, dialect, filters), sort, limit)
+        stmt = None
     try:
         with engine.connect() as conn:
+            if stmt is None:
+                floor = _docid_floor(conn, filters.since)
+                if floor == _NOTHING:
+                    return []
+                stmt = _ordered(_statement(node, dialect, filters, after=floor), sort, limit)
             return [SearchHit(r.id, float(r.rank or 0.0), int(r.docid)) for r in conn.execute(stmt)]
     except SQLAlchemyError as exc:
         raise StorageError(f"search failed: {exc}") from exc
+
+
+FLOOR_SPAN = 10_000  # documents dated since `since` looked at to find the first of them
+_NOTHING = -1
+
+
+def _docid_floor(conn: Connection, since: datetime | None) -> int | None:
+    """A docid below every document dated `since` or later (`after`: only documents above it
+    can match), when there are at most FLOOR_SPAN of them (a recent `since`: a week is about
+    5,000 documents in a million); _NOTHING when there is none; else None (no floor). Found
+    through the index on the date, so the words' index is then read from that docid on, not
+    from the start of the archive."""
+    if since is None:
+        return None
+    docids = list(
+        conn.execute(
+            select(search_docs.c.docid).where(search_docs.c.at >= since).limit(FLOOR_SPAN + 1)
+        ).scalars()
+    )
+    if not docids:
+        return _NOTHING
+    return min(docids) - 1 if len(docids) <= FLOOR_SPAN else None
 
 
 def _fts_only(driver: Node, limit: int | None) -> Any:
@@ -636,20 +671,31 @@ def matching_ids(
     """Every stored item a monitor matches (for `feedwatch monitors test`), newest first."""
     index_pending(engine)
     query, extra = monitor_condition(spec, engine.dialect.name)
-    if query is None:
-        stmt = (
-            select(
-                search_docs.c.item_id.label("id"), literal(0.0).label("rank"), search_docs.c.docid
-            )
-            .select_from(search_docs)
-            .where(and_(true(), *_filters(filters, engine.dialect.name)))
-        )
-    else:
-        stmt = _statement(query, engine.dialect.name, filters)
-    if extra:
-        stmt = stmt.where(and_(true(), *extra))
-    stmt = stmt.order_by(search_docs.c.at.desc(), search_docs.c.item_id)
-    if limit is not None:
-        stmt = stmt.limit(limit)
     with engine.connect() as conn:
+        floor = _docid_floor(conn, filters.since)
+        if floor == _NOTHING:
+            return []
+        if query is None:
+            stmt = (
+                select(
+                    search_docs.c.item_id.label("id"),
+                    literal(0.0).label("rank"),
+                    search_docs.c.docid,
+                )
+                .select_from(search_docs)
+                .where(
+                    and_(
+                        true(),
+                        *_filters(filters, engine.dialect.name),
+                        *_Range(floor).on(search_docs.c.docid),
+                    )
+                )
+            )
+        else:
+            stmt = _statement(query, engine.dialect.name, filters, after=floor)
+        if extra:
+            stmt = stmt.where(and_(true(), *extra))
+        stmt = stmt.order_by(search_docs.c.at.desc(), search_docs.c.item_id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return [r.id for r in conn.execute(stmt)]
