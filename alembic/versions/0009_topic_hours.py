@@ -288,9 +288,10 @@ _ASSIGNED_ROWS = (
 # PostgreSQL: every document gains the lexemes of its source and assigned topics (`source=KEY`,
 # `topic=KEY`), so that source: and topic: are matched in the GIN index with the words.
 PG_TAGS = (
-    "UPDATE search_docs d SET tsv = d.tsv || array_to_tsvector("
-    "ARRAY['source=' || d.source] || coalesce((SELECT array_agg('topic=' || t.topic) "
-    "FROM doc_topics t WHERE t.docid = d.docid), '{}'))"
+    "UPDATE search_docs d SET tsv = d.tsv || array_to_tsvector(ARRAY['source=' || d.source] "
+    "|| x.tags) FROM (SELECT s.docid, coalesce(array_agg('topic=' || t.topic) "
+    "FILTER (WHERE t.topic IS NOT NULL), '{}') AS tags FROM search_docs s "
+    "LEFT JOIN doc_topics t ON t.docid = s.docid GROUP BY s.docid) x WHERE x.docid = d.docid"
 )
 PG_UNTAG = (
     "UPDATE search_docs SET tsv = ts_delete(tsv, ARRAY(SELECT l FROM unnest(tsv) AS u(l) "
@@ -314,6 +315,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("topic", "docid", name=op.f("pk_doc_topics")),
         sqlite_with_rowid=False,
     )
+    op.create_index("ix_doc_topics_docid", "doc_topics", ["docid"])
     op.create_index("ix_search_docs_source", "search_docs", ["source"])
     if dialect == "sqlite":
         hour = _sqlite_hour("i.published", "i.first_seen")

@@ -380,5 +380,6 @@ doc_topics = Table(
     metadata,
     Column("topic", String(64), primary_key=True),
     Column("docid", BigInteger, primary_key=True),
+    Index("ix_doc_topics_docid", "docid"),  # a document indexed again drops its rows
     sqlite_with_rowid=False,
 )
