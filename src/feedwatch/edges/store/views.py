@@ -23,10 +23,12 @@ from feedwatch.edges.store.models import (
     item_entities,
     item_topics,
     items,
+    search_docs,
     sources,
     topic_hours,
 )
 from feedwatch.edges.store.rows import item_from_row
+from feedwatch.edges.store.search import index_pending
 from feedwatch.types import Item
 
 __all__ = ["Cursor", "DossierEntry", "PageQuery", "PageRow", "SourceView", "StoreViews"]
@@ -250,14 +252,14 @@ class StoreViews(StoreBase):
         cited = select(item_entities.c.item_id).where(
             item_entities.c.kind == kind, item_entities.c.ref == ref
         )
-        stmt = select(items.c.id, items.c.source, items.c.published, items.c.first_seen).where(
-            items.c.id.in_(cited)
+        # search_docs: the narrow rows of the items with their date (published, else first
+        # seen) and source, in step with the items once the queue is indexed
+        index_pending(self.engine)
+        stmt = select(search_docs.c.item_id, search_docs.c.source, search_docs.c.at).where(
+            search_docs.c.item_id.in_(cited)
         )
         with self.engine.connect() as conn:
-            out = [
-                DossierEntry(r.id, r.source, r.published or r.first_seen)
-                for r in conn.execute(stmt)
-            ]
+            out = [DossierEntry(r.item_id, r.source, r.at) for r in conn.execute(stmt)]
         out.sort(key=lambda e: (e.when, e.id))
         return out
 
