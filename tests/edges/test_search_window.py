@@ -44,9 +44,12 @@ def store_in_order(store: Store, rows: list[ItemRow]) -> None:
         index_pending(store.engine)
 
 
+@pytest.mark.parametrize("first_slice", [25, 1])
 def test_best_first_ranks_the_newest_matches_only(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Store, monkeypatch: pytest.MonkeyPatch, first_slice: int
 ) -> None:
+    # PostgreSQL gathers the newest matches in slices of docids: one slice, or several
+    monkeypatch.setattr(search_store, "FIRST_SLICE", first_slice)
     # the oldest items match best (the word in the title); the newest only in the text
     rows = [row(i, "opvang in Budel", "opvang") for i in range(4)]
     rows += [row(i, f"bericht {i}", "iets over opvang") for i in range(4, 10)]
