@@ -68,6 +68,11 @@ def assert_counts_match(store: Store) -> None:
         (r.item.id, t) for r in store.iter_items(ItemQuery(ids=tuple(ids))) for t in r.topics
     }
     assert held == assigned
+    weeks = [w for w in windows() if w[1] - w[0] == timedelta(days=7)]
+    assert store.topic_counts_periods(weeks) == [store.topic_counts_scan(a, b) for a, b in weeks]
+    assert store.topic_counts_periods(windows()) == [
+        store.topic_counts_scan(a, b) for a, b in windows()
+    ]
     for since, until in windows():
         assert store.topic_counts(since, until) == store.topic_counts_scan(since, until), (
             since,

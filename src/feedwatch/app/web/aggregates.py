@@ -60,7 +60,19 @@ class WeekCounts:
         return self._store.source_counts(start, end)
 
     def series(self, kind: Kind, weeks: Sequence[Week], now: datetime) -> list[dict[str, int]]:
-        """The counts of each week, oldest first."""
+        """The counts of each week, oldest first. The finished weeks of topics not cached yet
+        are asked in one query (topic_hours), not one by one."""
+        if kind == "topic":
+            with self._lock:
+                missing = [
+                    (a, b) for a, b in weeks if b <= now and ("topic", a, b) not in self._cache
+                ]
+            if len(missing) > 1:
+                counted = self._store.topic_counts_periods(missing)
+                at = self._clock()
+                with self._lock:
+                    for (a, b), counts in zip(missing, counted, strict=True):
+                        self._cache.setdefault(("topic", a, b), (at, counts))
         return [self.week(kind, start, end, now) for start, end in weeks]
 
     def week(self, kind: Kind, start: datetime, end: datetime, now: datetime) -> dict[str, int]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, tuple_
+from sqlalchemy import and_, case, func, literal, select, tuple_
 
 from feedwatch.edges.store.base import StoreBase, wrap_exceptions
 from feedwatch.edges.store.models import (
@@ -23,12 +23,10 @@ from feedwatch.edges.store.models import (
     item_entities,
     item_topics,
     items,
-    search_docs,
     sources,
     topic_hours,
 )
 from feedwatch.edges.store.rows import item_from_row
-from feedwatch.edges.store.search import index_pending
 from feedwatch.types import Item
 
 __all__ = ["Cursor", "DossierEntry", "PageQuery", "PageRow", "SourceView", "StoreViews"]
@@ -124,6 +122,12 @@ def has_topic(topic: str) -> Any:
 def _at(value: datetime) -> Any:
     """A datetime bound as the columns' own type (aware UTC in, the dialect's form out)."""
     return literal(value, items.c.first_seen.type)
+
+
+def _whole_hour(at: datetime) -> int | None:
+    """Whole hours since 1970-01-01 UTC of a datetime on a whole hour, else None."""
+    seconds = at.timestamp()
+    return int(seconds // 3600) if seconds % 3600 == 0 else None
 
 
 def _from_hour(hour: int, like: datetime) -> datetime:
@@ -252,14 +256,14 @@ class StoreViews(StoreBase):
         cited = select(item_entities.c.item_id).where(
             item_entities.c.kind == kind, item_entities.c.ref == ref
         )
-        # search_docs: the narrow rows of the items with their date (published, else first
-        # seen) and source, in step with the items once the queue is indexed
-        index_pending(self.engine)
-        stmt = select(search_docs.c.item_id, search_docs.c.source, search_docs.c.at).where(
-            search_docs.c.item_id.in_(cited)
+        stmt = select(items.c.id, items.c.source, items.c.published, items.c.first_seen).where(
+            items.c.id.in_(cited)
         )
         with self.engine.connect() as conn:
-            out = [DossierEntry(r.item_id, r.source, r.at) for r in conn.execute(stmt)]
+            out = [
+                DossierEntry(r.id, r.source, r.published or r.first_seen)
+                for r in conn.execute(stmt)
+            ]
         out.sort(key=lambda e: (e.when, e.id))
         return out
 
@@ -293,6 +297,36 @@ class StoreViews(StoreBase):
                 for topic, n in self.topic_counts_scan(a, b).items():
                     out[topic] = out.get(topic, 0) + n
         return {topic: n for topic, n in out.items() if n}
+
+    @wrap_exceptions("counting items per topic")
+    def topic_counts_periods(
+        self, periods: Sequence[tuple[datetime, datetime]]
+    ) -> list[dict[str, int]]:
+        """topic_counts() of each [since, until) period, in one query over `topic_hours` when
+        the periods do not overlap and every bound is on a whole hour (a year of weeks for the
+        overview's chart); else period by period."""
+        bounds = [(_whole_hour(a), _whole_hour(b)) for a, b in periods]
+        ordered = sorted(periods)
+        overlap = any(b > c for (_a, b), (c, _d) in zip(ordered, ordered[1:], strict=False))
+        if not periods or overlap or any(a is None or b is None for a, b in bounds):
+            return [self.topic_counts(a, b) for a, b in periods]
+        h = topic_hours.c.hour
+        which = case(
+            *((and_(h >= a, h < b), i) for i, (a, b) in enumerate(bounds)), else_=literal(-1)
+        ).label("period")
+        low = min(a for a, _b in bounds if a is not None)
+        high = max(b for _a, b in bounds if b is not None)
+        stmt = (
+            select(which, topic_hours.c.topic, func.sum(topic_hours.c.n))
+            .where(h >= low, h < high)
+            .group_by(which, topic_hours.c.topic)
+        )
+        out: list[dict[str, int]] = [{} for _ in periods]
+        with self.engine.connect() as conn:
+            for period, topic, n in conn.execute(stmt):
+                if period >= 0 and n:
+                    out[period][topic] = int(n)
+        return out
 
     @wrap_exceptions("counting items per topic")
     def topic_counts_scan(self, since: datetime, until: datetime) -> dict[str, int]:
