@@ -141,6 +141,7 @@ CASES: dict[str, tuple[Callable[[Store], Any], bool]] = {
     "topic_counts": (lambda s: s.topic_counts(NOW - timedelta(days=7), NOW), False),
     "topic_counts_scan": (lambda s: s.topic_counts_scan(NOW - timedelta(days=7), NOW), False),
     "dossier_index": (lambda s: s.dossier_index("kamerstuk:36704"), False),
+    "recent_dates_of": (lambda s: s.recent_dates_of(["bron"]), False),
     "topic_counts_periods": (
         lambda s: s.topic_counts_periods([(NOW - timedelta(days=7), NOW)]),
         False,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select, tuple_
+from sqlalchemy import and_, case, func, literal, select, tuple_, union_all
 
 from feedwatch.edges.store.base import StoreBase, wrap_exceptions
 from feedwatch.edges.store.models import (
@@ -122,6 +122,14 @@ def has_topic(topic: str) -> Any:
 def _at(value: datetime) -> Any:
     """A datetime bound as the columns' own type (aware UTC in, the dialect's form out)."""
     return literal(value, items.c.first_seen.type)
+
+
+def _aware(value: Any) -> datetime:
+    """A date read through a UNION (SQLite gives the stored text or a naive UTC datetime)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _whole_hour(at: datetime) -> int | None:
@@ -453,6 +461,34 @@ class StoreViews(StoreBase):
                 .limit(n)
             ).scalars()
             return sorted([*dated, *undated], reverse=True)[:n]
+
+    @wrap_exceptions("reading sources' newest dates")
+    def recent_dates_of(self, keys: Sequence[str], n: int = 20) -> dict[str, list[datetime]]:
+        """recent_dates() of many sources in one statement (a UNION ALL of each source's two
+        index walks), not two round trips per source."""
+        out: dict[str, list[datetime]] = {k: [] for k in keys}
+        # SQLite allows 500 terms in a compound SELECT: two per source, 200 sources a statement
+        for chunk in _chunks(list(keys), 200):
+            for key, at in self._recent_dates_chunk(chunk, n):
+                out[key].append(at)
+        return {k: sorted(v, reverse=True)[:n] for k, v in out.items()}
+
+    def _recent_dates_chunk(self, keys: Sequence[str], n: int) -> list[tuple[str, datetime]]:
+        parts: list[Any] = []
+        for key in keys:
+            for dated in (True, False):
+                when = items.c.published if dated else items.c.first_seen
+                cond = items.c.published.is_not(None) if dated else items.c.published.is_(None)
+                parts.append(
+                    select(items.c.source, when.label("at"))
+                    .where(items.c.source == key, cond)
+                    .order_by(when.desc())
+                    .limit(n)
+                    .subquery()
+                )
+        stmt = union_all(*(select(p.c.source, p.c.at) for p in parts))
+        with self.engine.connect() as conn:
+            return [(key, _aware(at)) for key, at in conn.execute(stmt)]
 
     @wrap_exceptions("reading a source's recent fetches")
     def recent_reads(self, key: str, n: int = 5) -> list[int]:
