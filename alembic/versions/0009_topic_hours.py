@@ -1,4 +1,6 @@
-"""topic_hours: items per assigned topic per hour, kept in step by triggers
+"""topic_hours: items per assigned topic per hour, kept in step by triggers; doc_topics and
+PostgreSQL's source/topic lexemes for search filters; indexes on search_docs.source and
+delivery_items (monitor, item_id)
 
 Revision ID: 0009
 Revises: 0008
@@ -316,6 +318,7 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_index("ix_doc_topics_docid", "doc_topics", ["docid"])
+    op.create_index("ix_delivery_items_monitor_item", "delivery_items", ["monitor", "item_id"])
     op.create_index("ix_search_docs_source", "search_docs", ["source"])
     if dialect == "sqlite":
         hour = _sqlite_hour("i.published", "i.first_seen")
@@ -355,6 +358,7 @@ def downgrade() -> None:
         for statement in PG_DROP:
             op.execute(statement)
         op.execute(PG_UNTAG)
+    op.drop_index("ix_delivery_items_monitor_item", table_name="delivery_items")
     op.drop_index("ix_search_docs_source", table_name="search_docs")
     op.drop_table("doc_topics")
     op.drop_table("topic_hours")

@@ -356,6 +356,8 @@ delivery_items = Table(
     Column("item_id", String(40), ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
     UniqueConstraint("channel", "monitor", "item_id", name="uq_delivery_items_channel"),
     Index("ix_delivery_items_delivery_id", "delivery_id"),
+    # migration 0009: whether a match was delivered, probed by (monitor, item) (monitor_overview)
+    Index("ix_delivery_items_monitor_item", "monitor", "item_id"),
 )
 
 # ------------------------------------------------------------- counts for the web (migration 0009)
