@@ -4,15 +4,24 @@
                                         [--runs 3] [--db sqlite|postgresql|both]
                                         [--keep DIR [--reuse]] [--write]
 
-1. Generates a store of --items items (default one million) over --sources sources, spread over
-   four years up to now, evenly (8% without a publication date), with topic scores as the classifier
-   writes them (migratie 35%, integratie 15%, asielzoekerscentrum 12%, veiligelanders 5%
-   assigned; as many near misses), 2,000 human labels, and a fetch log in which 5% of the
-   sources are failing (a third have had no new item for ten days). Rows go in through the driver (SQLite executemany with SQLAlchemy's own
-   bind processors, PostgreSQL COPY), into a schema made by feedwatch's migrations.
-2. Starts `feedwatch web` in its own process on 127.0.0.1 and asks each page --requests times,
-   one request at a time, after one untimed request (the first, cold one is reported apart);
-   --runs times, each with a new server process.
+1. Generates a store of --items items (default one million) over --sources sources, arriving
+   evenly over four years up to now (8% without a publication date), with the Dutch and English
+   news text of bench_search.py, topic scores as the classifier writes them (migratie 35%,
+   integratie 15%, asielzoekerscentrum 12%, veiligelanders 5% assigned; as many near misses),
+   Kamerstuk and ECLI references on 5% of the items (kamerstuk:19637 on about 5,000), 2,000
+   human labels, and a fetch log in which 5% of the sources are failing (a third have had no
+   new item for ten days). Rows go in through the driver (SQLite executemany with SQLAlchemy's
+   own bind processors, PostgreSQL COPY), into a schema made by feedwatch's migrations, in
+   batches of 50,000, each indexed for search as it comes (as the daemon does). Eight monitors
+   (DIR/monitors.yaml: words, phrases, a prefix, topic, source and entity criteria) started
+   three days ago are matched once, so that they have pending matches.
+2. Starts `feedwatch web --monitors DIR/monitors.yaml` in its own process on 127.0.0.1 and asks
+   each page --requests times, one request at a time, after one untimed request (the first
+   request of all, the overview, is timed apart: the cold overview); --runs times, each with a
+   new server process. Pages: the overview, topics, sources, an item, search (a rare word, a
+   common word, a phrase, `topic:` and `source:` with words, a prefix, negations, OR, filters
+   and dates, newest first, a deep page), the monitors, four monitors' test views, a dossier
+   of 5,000 items and a small one, /healthz.
 3. Prints p50/p95/max per page; --write puts the table into bench/RESULTS.md (its own section).
 """
 
@@ -32,6 +41,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -39,45 +49,68 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench_search import _title_summary  # noqa: E402  (the same Dutch/English news text)
+
 from feedwatch.edges.store import Store  # noqa: E402
-from feedwatch.edges.store.models import fetches, item_topics, items, sources  # noqa: E402
+from feedwatch.edges.store.models import (  # noqa: E402
+    fetches,
+    item_entities,
+    item_topics,
+    items,
+    sources,
+)
+from feedwatch.edges.store.search import index_pending  # noqa: E402
 
 TOPICS = {"migratie": 0.35, "integratie": 0.15, "asielzoekerscentrum": 0.12, "veiligelanders": 0.05}
-WORDS = [
-    "asiel",
-    "migratie",
-    "opvang",
-    "gemeente",
-    "kabinet",
-    "minister",
-    "staatssecretaris",
-    "azc",
-    "statushouders",
-    "inburgering",
-    "taal",
-    "werk",
-    "huisvesting",
-    "spreidingswet",
-    "Ter",
-    "Apel",
-    "aanmeldcentrum",
-    "IND",
-    "COA",
-    "beroep",
-    "uitspraak",
-    "Raad",
-    "van",
-    "State",
-    "veilige",
-    "landen",
-    "herkomst",
-    "terugkeer",
-    "vreemdelingen",
-    "Kamerbrief",
-    "besluit",
-    "regeling",
-    "subsidie",
+# Kamerstuk dossiers cited: 19637 (vreemdelingenbeleid) by about half a percent of all items, most others
+# by a few hundred or fewer.
+DOSSIERS = ["19637", *(str(n) for n in range(36000, 36400))]
+BATCH = 50_000
+# (what it is, the query) of the search pages timed
+SEARCHES = [
+    ("a rare word", "4711"),
+    ("a common word", "gemeente"),
+    ("two common words", "asielzoekers opvang"),
+    ("a phrase", '"veilige landen"'),
+    ("topic: + a common word", "topic:veiligelanders rechter"),
+    ("topic: + a rare word", "topic:migratie budel"),
+    ("source: + a word", "source:bron-0003 azc"),
+    ("title: + a negation", "title:detention -veilige"),
+    ("a prefix", "inburger*"),
+    ("a negation", "amnesty -budel"),
+    ("OR", "crisisnoodopvang OR noodopvang"),
 ]
+MONITOR_PAGES = ["spreidingswet", "veilige-landen-rechter", "vreemdelingenbeleid", "inburgering"]
+MONITORS = """\
+# bench/bench_web.py: the monitors `feedwatch web --monitors` shows on the generated store
+monitors:
+  - name: spreidingswet
+    query: 'spreidingswet OR "spreiding van asielzoekers"'
+    cadence: daily 07:00
+  - name: ter-apel
+    query: '"ter apel" OR title:aanmeldcentra'
+    cadence: immediate
+  - name: veilige-landen-rechter
+    query: 'rechter OR uitspraak'
+    topics: [veiligelanders]
+    cadence: weekly mon 07:00
+  - name: noodopvang-budel
+    query: 'noodopvang budel'
+    cadence: hourly
+  - name: vreemdelingenbeleid
+    entities: ["kamerstuk:19637"]
+    cadence: daily 08:00
+  - name: bron-3-noodopvang
+    query: 'source:bron-0003 noodopvang'
+    cadence: daily 07:30
+  - name: pushbacks
+    query: 'pushbacks OR "detention conditions"'
+    cadence: immediate
+  - name: inburgering
+    query: 'inburger*'
+    topics: [integratie]
+    cadence: daily 07:00
+"""
 SECTION = ("<!-- bench_web:start -->", "<!-- bench_web:end -->")
 
 
@@ -90,19 +123,19 @@ def _processors(table: Any, cols: tuple[str, ...], dialect: Any) -> list[Any]:
 
 def _item_rows(
     n: int, keys: list[str], now: datetime, seed: int
-) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, str, str]]]]:
+    """Items oldest first (as a store fills), their topic scores and the entities they cite."""
     rnd = random.Random(seed)
     span = timedelta(days=4 * 365).total_seconds()
-    for _i in range(n):
-        age = rnd.random() * span  # evenly over the four years: ~4,800 items a week
+    for i in range(n):
+        age = span * (1 - (i + rnd.random()) / n)  # evenly over the four years: ~4,800 a week
         published = now - timedelta(seconds=age)
         first_seen = published + timedelta(minutes=rnd.randint(5, 600))
         if first_seen > now:
             first_seen = now - timedelta(seconds=rnd.randint(1, 3600))
         dated = rnd.random() >= 0.08
         item_id = f"{rnd.getrandbits(80):020x}"
-        title = " ".join(rnd.choices(WORDS, k=rnd.randint(5, 12))).capitalize()
-        summary = " ".join(rnd.choices(WORDS, k=rnd.randint(20, 60))) + "."
+        title, summary, lang = _title_summary(rnd)
         source = keys[int(rnd.random() ** 1.5 * len(keys))]
         row = {
             "id": item_id,
@@ -117,7 +150,7 @@ def _item_rows(
             "first_seen": first_seen,
             "last_changed": first_seen,
             "author": None,
-            "lang": "nl",
+            "lang": lang,
             "content_hash": f"{rnd.getrandbits(128):032x}",
             "classifier_version": "bench",
         }
@@ -128,7 +161,14 @@ def _item_rows(
                 scores.append(_score(item_id, topic, 2.0 + rnd.random() * 6, True))
             elif r < 2 * share:
                 scores.append(_score(item_id, topic, rnd.random() * 1.9, False))
-        yield row, scores
+        cited: list[tuple[str, str, str]] = []
+        if rnd.random() < 0.04:  # Kamerstuk dossiers: a few large ones, many small ones
+            cited.append((item_id, "kamerstuk", DOSSIERS[int(rnd.random() ** 3 * len(DOSSIERS))]))
+        if rnd.random() < 0.01:
+            cited.append(
+                (item_id, "ecli", f"ECLI:NL:RVS:{2022 + i * 4 // n}:{rnd.randint(1, 9000)}")
+            )
+        yield row, scores, cited
 
 
 def _score(item_id: str, topic: str, score: float, assigned: bool) -> dict[str, Any]:
@@ -141,6 +181,30 @@ def _score(item_id: str, topic: str, score: float, assigned: bool) -> dict[str, 
         "assigned": assigned,
         "terms": [f"{topic[:6]}* (title) +{score:.1f}"],
     }
+
+
+def write_monitors(workdir: Path) -> Path:
+    path = workdir / "monitors.yaml"
+    path.write_text(MONITORS, encoding="utf-8")
+    return path
+
+
+def match_monitors(url: str, path: Path, now: datetime) -> int:
+    """Every monitor started three days ago and matched once: pending matches, as a daemon
+    leaves them between deliveries."""
+    from feedwatch.app.notify import monitor_specs
+    from feedwatch.config.monitors import load_monitors
+    from feedwatch.edges.store.search import ensure_states, match_new
+
+    cfg = load_monitors(path)
+    specs = monitor_specs(cfg.monitors)
+    store = Store(url)
+    try:
+        ensure_states(store.engine, [s.name for s in specs], now, now - timedelta(days=3))
+        found = match_new(store.engine, specs, now)
+    finally:
+        store.close()
+    return sum(len(v) for v in found.values())
 
 
 def generate(url: str, n_items: int, n_sources: int, seed: int = 18) -> dict[str, Any]:
@@ -163,61 +227,54 @@ def generate(url: str, n_items: int, n_sources: int, seed: int = 18) -> dict[str
         now - timedelta(days=4 * 365),
     )
     dialect = store.engine.dialect
-    item_cols = tuple(c.name for c in items.c)
-    score_cols = tuple(c.name for c in item_topics.c)
+    tables = (items, item_topics, item_entities)
+    cols = [tuple(c.name for c in t.c) for t in tables]
     t0 = time.perf_counter()
+    indexing = 0.0
     picked: list[str] = []
     rnd = random.Random(seed + 1)
-    with store.engine.begin() as conn:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        batch_items: list[tuple[Any, ...]] = []
-        batch_scores: list[tuple[Any, ...]] = []
-        if store.dialect == "sqlite":
-            ip, sp = (
-                _processors(items, item_cols, dialect),
-                _processors(item_topics, score_cols, dialect),
-            )
+    rows = _item_rows(n_items, keys, now, seed)
+    # In batches, each indexed for search as the daemon does after a fetch: documents get their
+    # ids in the order the items arrived.
+    for start in range(0, n_items, BATCH):
+        batch = [next(rows) for _ in range(min(BATCH, n_items - start))]
+        picked.extend(r["id"] for r, _s, _e in batch if rnd.random() < 0.002)
+        values: list[list[tuple[Any, ...]]] = [[], [], []]
+        for row, scores, cited in batch:
+            values[0].append(tuple(row[c] for c in cols[0]))
+            values[1].extend(tuple(s[c] for c in cols[1]) for s in scores)
+            values[2].extend(cited)
+        with store.engine.begin() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
             cur = raw.cursor()
-            cur.execute("PRAGMA synchronous=OFF")
-            isql = f"INSERT INTO items ({', '.join(item_cols)}) VALUES ({', '.join('?' * len(item_cols))})"
-            ssql = f"INSERT INTO item_topics ({', '.join(score_cols)}) VALUES ({', '.join('?' * len(score_cols))})"
-
-            def flush() -> None:
-                cur.executemany(isql, batch_items)
-                cur.executemany(ssql, batch_scores)
-                batch_items.clear()
-                batch_scores.clear()
-
-            for row, scores in _item_rows(n_items, keys, now, seed):
-                batch_items.append(
-                    tuple(p(row[c]) if p else row[c] for p, c in zip(ip, item_cols, strict=True))
-                )
-                for s in scores:
-                    batch_scores.append(
-                        tuple(p(s[c]) if p else s[c] for p, c in zip(sp, score_cols, strict=True))
+            if store.dialect == "sqlite":
+                cur.execute("PRAGMA synchronous=OFF")
+                for table, names, vals in zip(tables, cols, values, strict=True):
+                    procs = _processors(table, names, dialect)
+                    cur.executemany(
+                        f"INSERT INTO {table.name} ({', '.join(names)}) "
+                        f"VALUES ({', '.join('?' * len(names))})",
+                        [
+                            tuple(p(v) if p else v for p, v in zip(procs, r, strict=True))
+                            for r in vals
+                        ],
                     )
-                if rnd.random() < 0.002:
-                    picked.append(row["id"])
-                if len(batch_items) >= 20000:
-                    flush()
-            flush()
-        else:
-            cur = raw.cursor()
-            with cur.copy(f"COPY items ({', '.join(item_cols)}) FROM STDIN") as copy_items:
-                score_buffer: list[tuple[Any, ...]] = []
-                for row, scores in _item_rows(n_items, keys, now, seed):
-                    copy_items.write_row(tuple(row[c] for c in item_cols))
-                    for s in scores:
-                        score_buffer.append(
-                            tuple(json.dumps(s[c]) if c == "terms" else s[c] for c in score_cols)
-                        )
-                    if rnd.random() < 0.002:
-                        picked.append(row["id"])
-            with cur.copy(f"COPY item_topics ({', '.join(score_cols)}) FROM STDIN") as copy_scores:
-                for values in score_buffer:
-                    copy_scores.write_row(values)
-    inserted = time.perf_counter() - t0
+            else:
+                for table, names, vals in zip(tables, cols, values, strict=True):
+                    json_at = [i for i, c in enumerate(names) if c == "terms"]
+                    with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+                        for r in vals:
+                            if json_at:
+                                r = tuple(
+                                    json.dumps(v) if i in json_at else v for i, v in enumerate(r)
+                                )
+                            copy.write_row(r)
+        t = time.perf_counter()
+        index_pending(store.engine)
+        indexing += time.perf_counter() - t
+        print(f"  {start + len(batch):,} items", file=sys.stderr, flush=True)
+    inserted = time.perf_counter() - t0 - indexing
     # Human labels on 2,000 items, through the store function `feedwatch label` uses.
     from feedwatch.edges.store.topics import set_label
 
@@ -277,6 +334,7 @@ def generate(url: str, n_items: int, n_sources: int, seed: int = 18) -> dict[str
     return {
         "items": total,
         "insert_s": inserted,
+        "index_s": indexing,
         "analyse_s": analysed,
         "item": picked[0],
         "source": keys[3],
@@ -310,13 +368,25 @@ def reuse(url: str) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- timing
 
 
-def start_web(url: str, token: str) -> tuple[subprocess.Popen[str], str]:
+def start_web(url: str, monitors: Path, token: str) -> tuple[subprocess.Popen[str], str]:
     env = os.environ | {"FEEDWATCH_WEB_TOKEN": token}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "feedwatch", "--database-url", url, "web", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "feedwatch",
+            "--database-url",
+            url,
+            "web",
+            "--port",
+            "0",
+            "--monitors",
+            str(monitors),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
+        stderr=(monitors.parent / "web-server.log").open("a", encoding="utf-8"),
         text=True,
     )
     assert proc.stdout is not None
@@ -351,12 +421,32 @@ def pages(client: httpx.Client, facts: dict[str, Any]) -> list[tuple[str, str]]:
         ("source page", f"/sources/{facts['source']}"),
         ("failing source + rare topic", f"/sources/{facts['failing']}?topic=veiligelanders"),
         ("item", f"/items/{facts['item']}"),
+        *((f"search: {name}", "/search?" + urlencode([("q", q)])) for name, q in SEARCHES),
+        (
+            "search, topic + source + dates",
+            "/search?"
+            + urlencode(
+                [
+                    ("q", "noodopvang"),
+                    ("topic", "migratie"),
+                    ("source", facts["source"]),
+                    ("since", f"{year}-01-01"),
+                    ("until", f"{year}-12-31"),
+                ]
+            ),
+        ),
+        ("search, newest first", "/search?" + urlencode([("q", "azc"), ("sort", "date")])),
+        ("search, page 5", "/search?" + urlencode([("q", "gemeente"), ("page", "5")])),
+        ("monitors", "/monitors"),
+        *((f"monitor test: {m}", f"/monitors/{m}") for m in MONITOR_PAGES),
+        ("dossier, 5,000 items (kamerstuk:19637)", "/dossiers/kamerstuk:19637"),
+        ("dossier, small (kamerstuk:36350)", "/dossiers/kamerstuk:36350"),
         ("healthz", "/healthz"),
     ]
 
 
-def measure(url: str, facts: dict[str, Any], requests: int) -> list[dict[str, Any]]:
-    proc, base = start_web(url, "bench-token-0123456789abcdef")
+def measure(url: str, monitors: Path, facts: dict[str, Any], requests: int) -> list[dict[str, Any]]:
+    proc, base = start_web(url, monitors, "bench-token-0123456789abcdef")
     out = []
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
@@ -434,6 +524,7 @@ def run_one(
     kind: str, args: argparse.Namespace, workdir: Path
 ) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
     pg = None
+    monitors = write_monitors(workdir)
     if kind == "sqlite":
         url = f"sqlite:///{workdir / 'web-bench.db'}"
     else:
@@ -461,9 +552,12 @@ def run_one(
             facts = reuse(url)
         else:
             facts = generate(url, args.items, args.sources)
+            t1 = time.perf_counter()
+            facts["monitor_matches"] = match_monitors(url, monitors, datetime.now(UTC))
+            facts["monitors_s"] = time.perf_counter() - t1
         facts["generate_s"] = time.perf_counter() - t
         print(f"{kind}: {facts['items']:,} items in {facts['generate_s']:.0f} s", flush=True)
-        runs = [measure(url, facts, args.requests) for _ in range(args.runs)]
+        runs = [measure(url, monitors, facts, args.requests) for _ in range(args.runs)]
         rows = combine(runs)
     finally:
         if pg is not None:

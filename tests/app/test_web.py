@@ -819,3 +819,13 @@ def test_web_takes_the_monitors_file_from_the_option_or_the_environment(
         assert r.exit_code == 0, r.output
         assert seen[-1].monitors_path == expected
     assert seen[0].sources_path == feeds
+
+
+def test_every_template_compiles_before_serving(filled: Store) -> None:
+    app = create_app(WebSettings(token=TOKEN, warm=False), filled)
+    web = app.state.web
+    names = web.templates.list_templates(extensions=["html"])
+    assert "overview.html" in names and "monitor.html" in names
+    assert len(web.templates.cache) == 0
+    web.compile_templates()
+    assert len(web.templates.cache) == len(names)

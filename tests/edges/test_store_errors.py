@@ -139,6 +139,13 @@ CASES: dict[str, tuple[Callable[[Store], Any], bool]] = {
     "item_page": (lambda s: s.item_page(PageQuery(topic="migratie")), False),
     "page_row": (lambda s: s.page_row("item-1"), False),
     "topic_counts": (lambda s: s.topic_counts(NOW - timedelta(days=7), NOW), False),
+    "topic_counts_scan": (lambda s: s.topic_counts_scan(NOW - timedelta(days=7), NOW), False),
+    "dossier_index": (lambda s: s.dossier_index("kamerstuk:36704"), False),
+    "recent_dates_of": (lambda s: s.recent_dates_of(["bron"]), False),
+    "topic_counts_periods": (
+        lambda s: s.topic_counts_periods([(NOW - timedelta(days=7), NOW)]),
+        False,
+    ),
     "source_counts": (lambda s: s.source_counts(NOW - timedelta(days=7), NOW), False),
     "count_items_total": (lambda s: s.count_items_total(NOW - timedelta(days=7), NOW), False),
     "items_per_source": (lambda s: s.items_per_source(), False),

@@ -78,6 +78,11 @@ class Web:
             lstrip_blocks=True,
         )
 
+    def compile_templates(self) -> None:
+        """Compile every template once (at start-up, not in the first visitor's request)."""
+        for name in self.templates.list_templates(extensions=["html"]):
+            self.templates.get_template(name)
+
     def topic_title(self, key: str) -> str:
         return self.topics.get(key).title if key in self.topics else key
 

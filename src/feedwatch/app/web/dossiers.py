@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from feedwatch.app.web.i18n import Messages, date_filter
-from feedwatch.app.web.pages import _guard, _lang, _web, render
+from feedwatch.app.web.pages import _guard, _lang, _names, _web, render
 from feedwatch.core.digest import safe_url
 from feedwatch.core.entities import entity_url, parse_entity
 from feedwatch.core.export import FeedInfo, write_atom
@@ -43,25 +43,29 @@ def _timeline(request: Request) -> dict[str, Any]:
         page = max(int(qp.get("page", "1")), 1)
     except ValueError:
         page = 1
-    everything = web.store.dossier(entity)
-    sources = sorted({(r.item.source, r.source_name) for r in everything}, key=lambda s: s[1])
-    rows = [
-        r
-        for r in everything
-        if (since is None or r.when >= since)
-        and (until is None or r.when < until)
-        and (not source or r.item.source == source)
+    everything = web.store.dossier_index(entity)
+    names = _names(request)
+    sources = sorted(
+        {(e.source, names.get(e.source, e.source)) for e in everything}, key=lambda s: s[1]
+    )
+    entries = [
+        e
+        for e in everything
+        if (since is None or e.when >= since)
+        and (until is None or e.when < until)
+        and (not source or e.source == source)
     ]
-    shown = rows[(page - 1) * DOSSIER_PAGE : page * DOSSIER_PAGE]
+    page_ids = [e.id for e in entries[(page - 1) * DOSSIER_PAGE : page * DOSSIER_PAGE]]
+    shown = web.store.dossier(entity, only=page_ids) if page_ids else []
     base = f"/dossiers/{quote(entity, safe=':')}"
     keep = [(k, v) for k, v in (("since", since_s), ("until", until_s), ("source", source)) if v]
     here = [*keep, *([("page", str(page))] if page > 1 else [])]
     return {
         "entity": entity,
         "rows": shown,
-        "total": len(rows),
-        "first": rows[0].when if rows else None,
-        "last": rows[-1].when if rows else None,
+        "total": len(entries),
+        "first": entries[0].when if entries else None,
+        "last": entries[-1].when if entries else None,
         "source_choices": sources,
         "since": since_s,
         "until": until_s,
@@ -70,7 +74,7 @@ def _timeline(request: Request) -> dict[str, Any]:
         "base": base,
         "atom_url": base + "/atom" + ("?" + urlencode(here) if here else ""),
         "next_url": base + "?" + urlencode([*keep, ("page", page + 1)])
-        if len(rows) > page * DOSSIER_PAGE
+        if len(entries) > page * DOSSIER_PAGE
         else None,
         "prev_url": base + "?" + urlencode([*keep, ("page", page - 1)]) if page > 1 else None,
     }

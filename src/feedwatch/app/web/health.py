@@ -36,6 +36,14 @@ def notes_of(facts: Sequence[SourceFacts], now: datetime, lang: str) -> dict[str
 
 def gather_facts(store: Store, views: Sequence[SourceView], now: datetime) -> list[SourceFacts]:
     """SourceFacts of the sources that may need attention."""
+    quiet = [
+        s.key
+        for s in views
+        if s.enabled
+        and not s.consecutive_errors
+        and (s.last_new_item_at is None or now - s.last_new_item_at > QUIET_MINIMUM)
+    ]
+    newest = store.recent_dates_of(quiet) if quiet else {}
     facts = []
     for s in views:
         if not s.enabled:
@@ -59,7 +67,7 @@ def gather_facts(store: Store, views: Sequence[SourceView], now: datetime) -> li
             reads = tuple(store.recent_reads(s.key))
         dates: tuple[datetime, ...] = ()
         if s.last_new_item_at is None or now - s.last_new_item_at > QUIET_MINIMUM:
-            dates = tuple(store.recent_dates(s.key))
+            dates = tuple(newest.get(s.key, ()))
         if reads or dates:
             facts.append(
                 SourceFacts(

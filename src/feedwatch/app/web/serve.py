@@ -42,6 +42,7 @@ def serve(settings: WebSettings, port: int, announce: Callable[[str], None]) -> 
 
     sock = listen(settings.host, port)
     app = create_app(settings)
+    app.state.web.compile_templates()  # before the address is announced: not in a first request
     config = uvicorn.Config(
         app,
         log_level="warning",

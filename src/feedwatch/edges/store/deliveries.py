@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -326,11 +326,18 @@ class MonitorOverview:
 
 def monitor_overview(engine: Engine, names: Sequence[str]) -> dict[str, MonitorOverview]:
     """Per monitor: its clock, how many matches, how many not delivered yet (on any channel)."""
+    # probed per match by (monitor, item_id) (index of migration 0009), then the delivery's
+    # status: a derived table of every sent item let SQLite walk all sent deliveries per match
     sent = (
-        select(delivery_items.c.monitor, delivery_items.c.item_id)
+        select(delivery_items.c.item_id)
         .join(deliveries, deliveries.c.id == delivery_items.c.delivery_id)
-        .where(deliveries.c.status == "sent")
-    ).subquery()
+        .where(
+            delivery_items.c.monitor == monitor_matches.c.monitor,
+            delivery_items.c.item_id == monitor_matches.c.item_id,
+            deliveries.c.status == "sent",
+        )
+        .exists()
+    )
     with engine.connect() as conn:
         states = {r.monitor: r for r in conn.execute(select(monitor_state)).all()}
         totals: dict[str, int] = dict(
@@ -341,14 +348,7 @@ def monitor_overview(engine: Engine, names: Sequence[str]) -> dict[str, MonitorO
         undelivered: dict[str, int] = dict(
             conn.execute(
                 select(monitor_matches.c.monitor, func.count())
-                .where(
-                    ~exists().where(
-                        and_(
-                            sent.c.monitor == monitor_matches.c.monitor,
-                            sent.c.item_id == monitor_matches.c.item_id,
-                        )
-                    )
-                )
+                .where(~sent)
                 .group_by(monitor_matches.c.monitor)
             ).all()
         )

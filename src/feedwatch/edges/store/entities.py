@@ -226,13 +226,15 @@ class EntitiesMixin(StoreBase):
         return {k: tuple(sorted(v)) for k, v in out.items()}
 
     @wrap_exceptions("reading a dossier")
-    def dossier(self, entity: str) -> list[DossierRow]:
+    def dossier(self, entity: str, only: Sequence[str] | None = None) -> list[DossierRow]:
         """The timeline of one entity across all sources, oldest first (publication date,
-        else first seen)."""
+        else first seen); `only`: of these items only (a page of it)."""
         kind, ref = _split(entity)
         cited = select(item_entities.c.item_id).where(
             item_entities.c.kind == kind, item_entities.c.ref == ref
         )
+        if only is not None:
+            cited = cited.where(item_entities.c.item_id.in_(list(only)))
         when = func.coalesce(items.c.published, items.c.first_seen)
         stmt = (
             select(

@@ -295,6 +295,8 @@ search_docs = Table(
     Column("at", UTCDateTime, nullable=False),
     UniqueConstraint("item_id", name="uq_search_docs_item_id"),
     Index("ix_search_docs_at", "at"),
+    # migration 0009: source: and --source probed in the order the documents are walked
+    Index("ix_search_docs_source", "source"),
     sqlite_autoincrement=True,
 )
 
@@ -354,4 +356,32 @@ delivery_items = Table(
     Column("item_id", String(40), ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
     UniqueConstraint("channel", "monitor", "item_id", name="uq_delivery_items_channel"),
     Index("ix_delivery_items_delivery_id", "delivery_id"),
+    # migration 0009: whether a match was delivered, probed by (monitor, item) (monitor_overview)
+    Index("ix_delivery_items_monitor_item", "monitor", "item_id"),
+)
+
+# ------------------------------------------------------------- counts for the web (migration 0009)
+
+# Items per assigned topic per hour (whole hours since 1970-01-01 UTC of the item's date,
+# published else first seen), kept by triggers on items and item_topics (see the migration):
+# the overview's chart of a year is a sum over at most 8,760 hours per topic.
+topic_hours = Table(
+    "topic_hours",
+    metadata,
+    Column("hour", BigInteger, primary_key=True),
+    Column("topic", String(64), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+# The topics each search document's item is assigned (the rule's decision unless a human's),
+# by docid: `topic:` and --topic read it in the order they walk the index (newest documents
+# first), where a probe of item_topics by item id jumped all over a large index. Filled when a
+# document is indexed and kept in step by the triggers of topic_hours (migration 0009).
+doc_topics = Table(
+    "doc_topics",
+    metadata,
+    Column("topic", String(64), primary_key=True),
+    Column("docid", BigInteger, primary_key=True),
+    Index("ix_doc_topics_docid", "docid"),  # a document indexed again drops its rows
+    sqlite_with_rowid=False,
 )

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Connection,
     Engine,
+    Text,
     and_,
     bindparam,
     cast,
@@ -50,6 +52,7 @@ from feedwatch.core.search.query import (
 )
 from feedwatch.core.search.text import index_doc, tsvector_literal
 from feedwatch.edges.store.models import (
+    doc_topics,
     item_entities,
     item_topics,
     items,
@@ -70,7 +73,10 @@ __all__ = [
 ]
 
 INDEX_BATCH = 2000
-RANKED_NEWEST = 10_000  # search --sort rank: the matches ranked (the newest ones)
+# search --sort rank: how many of the newest matches are ranked (more when more are asked for).
+# The web shows at most 1,000 results (50 pages of 20); ranking 10,000 cost PostgreSQL a read
+# of up to a quarter of the documents for a word in 4% of them (bench/RESULTS.md).
+RANKED_NEWEST = 2_000
 # PostgreSQL advisory lock (transaction-scoped) taken while docids are handed out and while a
 # monitor reads the newest one: a docid is never seen before every smaller one is committed.
 INDEX_LOCK = 0x66770001
@@ -84,15 +90,19 @@ def _lock_index(conn: Connection) -> None:
         conn.execute(select(func.pg_advisory_xact_lock(INDEX_LOCK)))
 
 
-def index_pending(bind: Engine | Connection, limit: int | None = None) -> int:
-    """Index the queued items (new, changed or deleted); returns how many were handled."""
+def index_pending(
+    bind: Engine | Connection, limit: int | None = None, *, topics: bool = True
+) -> int:
+    """Index the queued items (new, changed or deleted); returns how many were handled.
+    `topics=False`: without the documents' topics (doc_topics, and the topic and source tags
+    of PostgreSQL documents): migration 0006 runs before 0009 brings them, and fills them."""
     if isinstance(bind, Connection):
-        return _index_on(bind, limit)
+        return _index_on(bind, limit, topics)
     done = 0
     try:
         while limit is None or done < limit:
             with bind.begin() as conn:
-                n = _index_batch(conn)
+                n = _index_batch(conn, topics)
             done += n
             if n < INDEX_BATCH:
                 break
@@ -101,17 +111,17 @@ def index_pending(bind: Engine | Connection, limit: int | None = None) -> int:
     return done
 
 
-def _index_on(conn: Connection, limit: int | None) -> int:
+def _index_on(conn: Connection, limit: int | None, topics: bool) -> int:
     done = 0
     while limit is None or done < limit:
-        n = _index_batch(conn)
+        n = _index_batch(conn, topics)
         done += n
         if n < INDEX_BATCH:
             break
     return done
 
 
-def _index_batch(conn: Connection) -> int:
+def _index_batch(conn: Connection, tags: bool = True) -> int:
     _lock_index(conn)
     ids = list(conn.execute(select(search_queue.c.item_id).limit(INDEX_BATCH)).scalars())
     if not ids:
@@ -128,12 +138,12 @@ def _index_batch(conn: Connection) -> int:
     ).all()
     docs = {r.id: index_doc(r.title or "", r.summary or "", r.lang) for r in rows}
     meta = {r.id: {"source": r.source, "at": _aware(r.at)} for r in rows}
+    old = list(
+        conn.execute(select(search_docs.c.docid).where(search_docs.c.item_id.in_(ids))).scalars()
+    )
+    if old and tags:
+        conn.execute(doc_topics.delete().where(doc_topics.c.docid.in_(old)))
     if conn.dialect.name == "sqlite":
-        old = list(
-            conn.execute(
-                select(search_docs.c.docid).where(search_docs.c.item_id.in_(ids))
-            ).scalars()
-        )
         if old:
             conn.execute(_fts.delete().where(_fts.c.rowid.in_(old)))
         conn.execute(search_docs.delete().where(search_docs.c.item_id.in_(ids)))
@@ -156,12 +166,70 @@ def _index_batch(conn: Connection) -> int:
     else:
         conn.execute(search_docs.delete().where(search_docs.c.item_id.in_(ids)))
         if docs:
+            topics = _assigned(conn, list(docs)) if tags else {}
             conn.execute(
-                search_docs.insert().values(tsv=cast(bindparam("t"), TSVECTOR)),
-                [{"item_id": i, "t": tsvector_literal(d)} | meta[i] for i, d in docs.items()],
+                search_docs.insert().values(
+                    tsv=cast(bindparam("t"), TSVECTOR).op("||")(
+                        func.array_to_tsvector(cast(bindparam("tags"), ARRAY(Text)))
+                    )
+                ),
+                [
+                    {
+                        "item_id": i,
+                        "t": tsvector_literal(d),
+                        "tags": [tag("source", meta[i]["source"])]
+                        + [tag("topic", t) for t in topics.get(i, ())],
+                    }
+                    | meta[i]
+                    for i, d in docs.items()
+                ],
             )
+    if docs and tags:
+        conn.execute(_doc_topics_of(list(docs)))
     conn.execute(search_queue.delete().where(search_queue.c.item_id.in_(ids)))
     return len(ids)
+
+
+def _assigned(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
+    """The assigned topics of the items `ids` (a human decision wins over the rules)."""
+    t = item_topics.alias("at")
+    m = item_topics.alias("am")
+    manual = (
+        select(m.c.item_id)
+        .where(m.c.item_id == t.c.item_id, m.c.topic == t.c.topic, m.c.origin == "manual")
+        .exists()
+    )
+    out: dict[str, list[str]] = {}
+    for item_id, topic in conn.execute(
+        select(t.c.item_id, t.c.topic).where(
+            t.c.item_id.in_(ids),
+            t.c.assigned.is_(True),
+            (t.c.origin == "manual") | ((t.c.origin == "rule") & ~manual),
+        )
+    ):
+        out.setdefault(item_id, []).append(topic)
+    return out
+
+
+def _doc_topics_of(ids: list[str]) -> Any:
+    """INSERT the doc_topics rows of the (just indexed) documents of items `ids`."""
+    t = item_topics.alias("dt")
+    m = item_topics.alias("dm")
+    manual = (
+        select(m.c.item_id)
+        .where(m.c.item_id == t.c.item_id, m.c.topic == t.c.topic, m.c.origin == "manual")
+        .exists()
+    )
+    rows = (
+        select(t.c.topic, search_docs.c.docid)
+        .select_from(t.join(search_docs, search_docs.c.item_id == t.c.item_id))
+        .where(
+            t.c.item_id.in_(ids),
+            t.c.assigned.is_(True),
+            (t.c.origin == "manual") | ((t.c.origin == "rule") & ~manual),
+        )
+    )
+    return doc_topics.insert().from_select(["topic", "docid"], rows)
 
 
 def _aware(value: Any) -> datetime:
@@ -229,27 +297,48 @@ def _text_ids(node: Node, dialect: str, docs: _Range = _ALL) -> Any:
     return select(search_docs.c.item_id).where(search_docs.c.docid.in_(docids))
 
 
-def _in_topics(topics: Sequence[str]) -> ColumnElement[bool]:
-    """The item (of the outer search_docs row) is assigned to any of `topics`; a human decision
-    wins over the rules (as the store's own in_topics()). A correlated EXISTS: looked up per
-    candidate item by the primary key, never the whole topic's list."""
-    t = item_topics.alias("st")
-    m = item_topics.alias("sm")
-    manual = (
-        select(m.c.item_id)
-        .where(m.c.item_id == t.c.item_id, m.c.topic == t.c.topic, m.c.origin == "manual")
-        .exists()
-    )
+def tag(kind: str, value: str) -> str:
+    """The lexeme a PostgreSQL document carries for its source or an assigned topic: no word
+    of a text holds '=', so no query word meets it."""
+    return f"{kind}={value}"
+
+
+def _tags_query(kind: str, values: Sequence[str]) -> Any:
+    """A tsquery of any of the tags (each lexeme quoted: quotes and backslashes doubled)."""
+    quoted = ["'" + tag(kind, v).replace("\\", "\\\\").replace("'", "''") + "'" for v in values]
+    return cast(bindparam(None, " | ".join(quoted)), TSQUERY)
+
+
+def _in_topics(topics: Sequence[str], dialect: str, docid: Any = None) -> ColumnElement[bool]:
+    """The document (of the outer search_docs row) belongs to an item assigned any of `topics`
+    (a human decision wins over the rules, as the store's own in_topics()). PostgreSQL: its
+    topic tags, matched in the same GIN index as its words; SQLite: a probe of doc_topics by
+    (topic, docid), in the order FTS5 walks the documents (`docid`: FTS5's rowid, so that the
+    probe comes before search_docs is read)."""
+    if dialect == "postgresql":
+        return search_docs.c.tsv.bool_op("@@")(_tags_query("topic", topics))
     return (
-        select(t.c.item_id)
+        select(doc_topics.c.docid)
         .where(
-            t.c.item_id == search_docs.c.item_id,
-            t.c.topic.in_(list(topics)),
-            t.c.assigned.is_(True),
-            (t.c.origin == "manual") | ((t.c.origin == "rule") & ~manual),
+            doc_topics.c.topic.in_(list(topics)),
+            doc_topics.c.docid == (search_docs.c.docid if docid is None else docid),
         )
         .exists()
     )
+
+
+def _in_sources(keys: Sequence[str], dialect: str, docid: Any = None) -> ColumnElement[bool]:
+    """The document is of any of the sources `keys`. PostgreSQL: its source tag; SQLite with
+    FTS5's rowid as `docid`: the sources' docids (read from the index on source) as a set in
+    memory that each document walked is looked up in before search_docs is read."""
+    if dialect == "postgresql":
+        return search_docs.c.tsv.bool_op("@@")(_tags_query("source", keys))
+    if docid is None:
+        return search_docs.c.source.in_(list(keys))
+    d = search_docs.alias("ds")
+    # "+ 0": a test of each row walked, not a list of rowids handed to FTS5 to look up
+    walked: ColumnElement[int] = docid + 0
+    return walked.in_(select(d.c.docid).where(d.c.source.in_(list(keys))))
 
 
 def _doc_matches(node: Node) -> ColumnElement[bool]:
@@ -257,21 +346,24 @@ def _doc_matches(node: Node) -> ColumnElement[bool]:
     return search_docs.c.tsv.op("@@")(cast(bindparam(None, to_tsquery(node)), TSQUERY))
 
 
-def condition(node: Node, dialect: str, docs: _Range = _ALL) -> ColumnElement[bool]:
-    """A WHERE condition on `search_docs` for any query node (text matched among `docs`)."""
+def condition(
+    node: Node, dialect: str, docs: _Range = _ALL, docid: Any = None
+) -> ColumnElement[bool]:
+    """A WHERE condition on `search_docs` for any query node (text matched among `docs`;
+    `docid`: the column of the document's id to probe doc_topics with)."""
     if is_text(node) and dialect == "postgresql":
         return _doc_matches(node)  # a test of the row's own document
     if is_text(node) and fts5_ok(node):
         return search_docs.c.item_id.in_(_text_ids(node, dialect, docs))
     if isinstance(node, Filter):
         if node.field == "source":
-            return search_docs.c.source == node.value
-        return _in_topics([node.value])
+            return _in_sources([node.value], dialect, docid)
+        return _in_topics([node.value], dialect, docid)
     if isinstance(node, Not):
-        return not_(condition(node.child, dialect, docs))
+        return not_(condition(node.child, dialect, docs, docid))
     if isinstance(node, Term):  # pragma: no cover - a term is always text
         raise AssertionError(node)
-    parts = [condition(c, dialect, docs) for c in node.children]
+    parts = [condition(c, dialect, docs, docid) for c in node.children]
     return and_(*parts) if isinstance(node, And) else or_(*parts)
 
 
@@ -293,13 +385,13 @@ def _driver(node: Node, dialect: str) -> tuple[Node | None, list[Node]]:
     return (text[0] if len(text) == 1 else And(tuple(text))), rest
 
 
-def _filters(f: SearchFilters) -> list[ColumnElement[bool]]:
+def _filters(f: SearchFilters, dialect: str, docid: Any = None) -> list[ColumnElement[bool]]:
     when = search_docs.c.at
     out: list[ColumnElement[bool]] = []
     if f.topics:
-        out.append(_in_topics(f.topics))
+        out.append(_in_topics(f.topics, dialect, docid))
     if f.sources:
-        out.append(search_docs.c.source.in_(list(f.sources)))
+        out.append(_in_sources(f.sources, dialect, docid))
     if f.since is not None:
         out.append(when >= f.since)
     if f.until is not None:
@@ -318,7 +410,8 @@ def _statement(
 ) -> Any:
     docs = _Range(after, upto)
     driver, rest = _driver(node, dialect)
-    conds = [condition(p, dialect, docs) for p in rest] + _filters(filters)
+    docid = _fts.c.rowid if driver is not None and dialect == "sqlite" else None
+    conds = [condition(p, dialect, docs, docid) for p in rest] + _filters(filters, dialect, docid)
     conds.extend(docs.on(search_docs.c.docid))
     base: Any
     if driver is None:
@@ -364,9 +457,10 @@ def search_ids(
 ) -> list[SearchHit]:
     """The items matching `node` (after indexing what is queued), best first or newest first.
 
-    Best first ranks the RANKED_NEWEST most recently indexed matches (all of them when there
-    are fewer): a word in a quarter of a million items is ranked in tens of milliseconds, not
-    in a second, and for news the recent matches are the ones wanted. Newest first is exact."""
+    Best first ranks the most recently indexed matches, RANKED_NEWEST of them or `limit` when
+    that is more (all of them when there are fewer): a word in a quarter of a million items is
+    ranked in milliseconds, not in a second, and for news the recent matches are the ones
+    wanted; equal ranks go newest first. Newest first is exact."""
     index_pending(engine)
     dialect = engine.dialect.name
     driver, rest = _driver(node, dialect)
@@ -379,12 +473,81 @@ def search_ids(
     ):
         stmt = _fts_only(driver, limit)
     else:
-        stmt = _ordered(_statement(node, dialect, filters), sort, limit)
+        stmt = None
     try:
         with engine.connect() as conn:
+            if stmt is None:
+                floor = _docid_floor(conn, filters.since)
+                if floor == _NOTHING:
+                    return []
+                if dialect == "postgresql" and sort == "rank":
+                    return _ranked_in_slices(conn, node, filters, floor, limit)
+                stmt = _ordered(_statement(node, dialect, filters, after=floor), sort, limit)
             return [SearchHit(r.id, float(r.rank or 0.0), int(r.docid)) for r in conn.execute(stmt)]
     except SQLAlchemyError as exc:
         raise StorageError(f"search failed: {exc}") from exc
+
+
+FIRST_SLICE = 25  # PostgreSQL: the newest documents first searched, in RANKED_NEWEST's
+
+
+def _ranked_in_slices(
+    conn: Connection, node: Node, filters: SearchFilters, floor: int | None, limit: int | None
+) -> list[SearchHit]:
+    """PostgreSQL, best first: the newest matches gathered slice by slice of docids, newest
+    slice first, until there are as many as are ranked (or no documents are left), then
+    ranked. Each slice is read by the docid index or the GIN index within its bounds, so a
+    query whose matches the planner misjudges (a phrase of common words: 36,000 estimated at
+    1,400) never reads every match; the next slice is sized from the matches found so far."""
+    window = _window(limit)
+    top = conn.execute(select(func.max(search_docs.c.docid))).scalar()
+    if top is None:
+        return []
+    bottom = floor or 0
+    hi, span = int(top), window * FIRST_SLICE
+    found: list[Any] = []
+    while hi > bottom and len(found) < window:
+        lo = max(hi - span, bottom)
+        stmt = (
+            _statement(node, "postgresql", filters, after=lo, upto=hi)
+            .order_by(search_docs.c.docid.desc())
+            .limit(window - len(found))
+        )
+        # a slice of at most FIRST_SLICE times the window is walked by the docid index: the
+        # planner, misjudging a phrase of words that go together (bed-bad-broodregeling: 36,000
+        # estimated at 47), would read every candidate of the whole table through the GIN index
+        # and drop those outside the slice after reading them
+        narrow = hi - lo <= window * FIRST_SLICE
+        conn.exec_driver_sql(f"SET LOCAL enable_bitmapscan = {'off' if narrow else 'on'}")
+        found.extend(conn.execute(stmt).all())
+        hi = lo
+        density = max(len(found), 1) / (int(top) - hi)
+        span = max(int((window - len(found)) / density * 1.25), window)
+    found.sort(key=lambda r: (-float(r.rank or 0.0), -int(r.docid)))
+    hits = found if limit is None else found[:limit]
+    return [SearchHit(r.id, float(r.rank or 0.0), int(r.docid)) for r in hits]
+
+
+FLOOR_SPAN = 10_000  # documents dated since `since` looked at to find the first of them
+_NOTHING = -1
+
+
+def _docid_floor(conn: Connection, since: datetime | None) -> int | None:
+    """A docid below every document dated `since` or later (`after`: only documents above it
+    can match), when there are at most FLOOR_SPAN of them (a recent `since`: a week is about
+    5,000 documents in a million); _NOTHING when there is none; else None (no floor). Found
+    through the index on the date, so the words' index is then read from that docid on, not
+    from the start of the archive."""
+    if since is None:
+        return None
+    docids = list(
+        conn.execute(
+            select(search_docs.c.docid).where(search_docs.c.at >= since).limit(FLOOR_SPAN + 1)
+        ).scalars()
+    )
+    if not docids:
+        return _NOTHING
+    return min(docids) - 1 if len(docids) <= FLOOR_SPAN else None
 
 
 def _fts_only(driver: Node, limit: int | None) -> Any:
@@ -395,7 +558,7 @@ def _fts_only(driver: Node, limit: int | None) -> Any:
         select(_fts.c.rowid.label("docid"), (-func.bm25(_FTS, 10.0, 1.0, 4.0, 0.5)).label("rank"))
         .where(match)
         .order_by(_fts.c.rowid.desc())
-        .limit(RANKED_NEWEST)
+        .limit(_window(limit))
         .subquery()
     )
     best = select(newest).order_by(newest.c.rank.desc(), newest.c.docid.desc())
@@ -409,13 +572,18 @@ def _fts_only(driver: Node, limit: int | None) -> Any:
     )
 
 
+def _window(limit: int | None) -> int:
+    """How many of the newest matches are ranked."""
+    return max(RANKED_NEWEST, limit or 0)
+
+
 def _ordered(stmt: Any, sort: str, limit: int | None) -> Any:
     if sort == "date":
         stmt = stmt.order_by(search_docs.c.at.desc(), search_docs.c.item_id)
     else:
         # the newest matches first (FTS5 and the docid index give them in that order), their
         # rank computed for those only; then best first
-        inner = stmt.order_by(literal_column("newest").desc()).limit(RANKED_NEWEST).subquery()
+        inner = stmt.order_by(literal_column("newest").desc()).limit(_window(limit)).subquery()
         stmt = select(inner).order_by(inner.c.rank.desc(), inner.c.docid.desc())
     if limit is not None:
         stmt = stmt.limit(limit)
@@ -441,9 +609,9 @@ def monitor_condition(spec: MonitorSpec, dialect: str) -> tuple[Node | None, lis
     topics, sources or entities any one is enough."""
     extra: list[Any] = []
     if spec.topics:
-        extra.append(_in_topics(spec.topics))
+        extra.append(_in_topics(spec.topics, dialect))
     if spec.sources:
-        extra.append(search_docs.c.source.in_(list(spec.sources)))
+        extra.append(_in_sources(spec.sources, dialect))
     if spec.entities:  # items citing any of them (item_entities, #17)
         pairs = sorted({(e.partition(":")[0], e.partition(":")[2]) for e in spec.entities})
         cited = select(item_entities.c.item_id).where(
@@ -545,20 +713,31 @@ def matching_ids(
     """Every stored item a monitor matches (for `feedwatch monitors test`), newest first."""
     index_pending(engine)
     query, extra = monitor_condition(spec, engine.dialect.name)
-    if query is None:
-        stmt = (
-            select(
-                search_docs.c.item_id.label("id"), literal(0.0).label("rank"), search_docs.c.docid
-            )
-            .select_from(search_docs)
-            .where(and_(true(), *_filters(filters)))
-        )
-    else:
-        stmt = _statement(query, engine.dialect.name, filters)
-    if extra:
-        stmt = stmt.where(and_(true(), *extra))
-    stmt = stmt.order_by(search_docs.c.at.desc(), search_docs.c.item_id)
-    if limit is not None:
-        stmt = stmt.limit(limit)
     with engine.connect() as conn:
+        floor = _docid_floor(conn, filters.since)
+        if floor == _NOTHING:
+            return []
+        if query is None:
+            stmt = (
+                select(
+                    search_docs.c.item_id.label("id"),
+                    literal(0.0).label("rank"),
+                    search_docs.c.docid,
+                )
+                .select_from(search_docs)
+                .where(
+                    and_(
+                        true(),
+                        *_filters(filters, engine.dialect.name),
+                        *_Range(floor).on(search_docs.c.docid),
+                    )
+                )
+            )
+        else:
+            stmt = _statement(query, engine.dialect.name, filters, after=floor)
+        if extra:
+            stmt = stmt.where(and_(true(), *extra))
+        stmt = stmt.order_by(search_docs.c.at.desc(), search_docs.c.item_id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return [r.id for r in conn.execute(stmt)]

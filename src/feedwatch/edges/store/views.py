@@ -12,17 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, tuple_
+from sqlalchemy import and_, case, func, literal, select, tuple_, union_all
 
 from feedwatch.edges.store.base import StoreBase, wrap_exceptions
-from feedwatch.edges.store.models import fetches, item_topics, items, sources
+from feedwatch.edges.store.models import (
+    fetches,
+    item_entities,
+    item_topics,
+    items,
+    sources,
+    topic_hours,
+)
 from feedwatch.edges.store.rows import item_from_row
 from feedwatch.types import Item
 
-__all__ = ["Cursor", "PageQuery", "PageRow", "SourceView", "StoreViews"]
+__all__ = ["Cursor", "DossierEntry", "PageQuery", "PageRow", "SourceView", "StoreViews"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +87,16 @@ class SourceView:
     body_items: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class DossierEntry:
+    """An item on an entity's timeline, as the page filters and pages it: the whole item is
+    read for the items shown only."""
+
+    id: str
+    source: str
+    when: datetime
+
+
 def has_topic(topic: str) -> Any:
     """EXISTS: the item of the outer query is assigned `topic` (a human decision wins over the
     rules, both ways); probes item_topics' primary key, so it costs a lookup per item."""
@@ -105,6 +122,25 @@ def has_topic(topic: str) -> Any:
 def _at(value: datetime) -> Any:
     """A datetime bound as the columns' own type (aware UTC in, the dialect's form out)."""
     return literal(value, items.c.first_seen.type)
+
+
+def _aware(value: Any) -> datetime:
+    """A date read through a UNION (SQLite gives the stored text or a naive UTC datetime)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _whole_hour(at: datetime) -> int | None:
+    """Whole hours since 1970-01-01 UTC of a datetime on a whole hour, else None."""
+    seconds = at.timestamp()
+    return int(seconds // 3600) if seconds % 3600 == 0 else None
+
+
+def _from_hour(hour: int, like: datetime) -> datetime:
+    """The start of a whole hour since 1970-01-01 UTC, in the time zone of `like`."""
+    return datetime.fromtimestamp(hour * 3600, UTC).astimezone(like.tzinfo)
 
 
 def _chunks(seq: Sequence[str], n: int) -> Iterable[Sequence[str]]:
@@ -219,12 +255,90 @@ class StoreViews(StoreBase):
             assigned, scores = self._topics_of(conn, [r.id]).get(r.id, ((), {}))
         return PageRow(item_from_row(r), assigned, scores)
 
+    @wrap_exceptions("reading a dossier")
+    def dossier_index(self, entity: str) -> list[DossierEntry]:
+        """Every item citing `entity` (KIND:ID) as (id, source, date), oldest first (the order
+        of Store.dossier): a dossier of thousands of items is filtered and paged on these,
+        not on whole items."""
+        kind, _, ref = entity.partition(":")
+        cited = select(item_entities.c.item_id).where(
+            item_entities.c.kind == kind, item_entities.c.ref == ref
+        )
+        stmt = select(items.c.id, items.c.source, items.c.published, items.c.first_seen).where(
+            items.c.id.in_(cited)
+        )
+        with self.engine.connect() as conn:
+            out = [
+                DossierEntry(r.id, r.source, r.published or r.first_seen)
+                for r in conn.execute(stmt)
+            ]
+        out.sort(key=lambda e: (e.when, e.id))
+        return out
+
     # ---------------------------------------------------------------------- counts
 
     @wrap_exceptions("counting items per topic")
     def topic_counts(self, since: datetime, until: datetime) -> dict[str, int]:
         """Items per assigned topic whose date (published, else first seen) falls in
         [since, until).
+
+        The whole hours inside (any day or week of Europe/Amsterdam is made of them) are a sum
+        over `topic_hours`, which triggers keep in step with every write (migration 0009); the
+        parts of an hour at either end are counted from the items (topic_counts_scan)."""
+        first, end = -int(-since.timestamp() // 3600), int(until.timestamp() // 3600)
+        if first >= end:
+            return self.topic_counts_scan(since, until)
+        total = func.sum(topic_hours.c.n)
+        stmt = (
+            select(topic_hours.c.topic, total)
+            .where(topic_hours.c.hour >= first, topic_hours.c.hour < end)
+            .group_by(topic_hours.c.topic)
+        )
+        with self.engine.connect() as conn:
+            out = {topic: int(n) for topic, n in conn.execute(stmt)}
+        edges = [
+            (since, _from_hour(first, since)),
+            (_from_hour(end, until), until),
+        ]
+        for a, b in edges:
+            if a < b:
+                for topic, n in self.topic_counts_scan(a, b).items():
+                    out[topic] = out.get(topic, 0) + n
+        return {topic: n for topic, n in out.items() if n}
+
+    @wrap_exceptions("counting items per topic")
+    def topic_counts_periods(
+        self, periods: Sequence[tuple[datetime, datetime]]
+    ) -> list[dict[str, int]]:
+        """topic_counts() of each [since, until) period, in one query over `topic_hours` when
+        the periods do not overlap and every bound is on a whole hour (a year of weeks for the
+        overview's chart); else period by period."""
+        bounds = [(_whole_hour(a), _whole_hour(b)) for a, b in periods]
+        ordered = sorted(periods)
+        overlap = any(b > c for (_a, b), (c, _d) in zip(ordered, ordered[1:], strict=False))
+        if not periods or overlap or any(a is None or b is None for a, b in bounds):
+            return [self.topic_counts(a, b) for a, b in periods]
+        h = topic_hours.c.hour
+        which = case(
+            *((and_(h >= a, h < b), i) for i, (a, b) in enumerate(bounds)), else_=literal(-1)
+        ).label("period")
+        low = min(a for a, _b in bounds if a is not None)
+        high = max(b for _a, b in bounds if b is not None)
+        stmt = (
+            select(which, topic_hours.c.topic, func.sum(topic_hours.c.n))
+            .where(h >= low, h < high)
+            .group_by(which, topic_hours.c.topic)
+        )
+        out: list[dict[str, int]] = [{} for _ in periods]
+        with self.engine.connect() as conn:
+            for period, topic, n in conn.execute(stmt):
+                if period >= 0 and n:
+                    out[period][topic] = int(n)
+        return out
+
+    @wrap_exceptions("counting items per topic")
+    def topic_counts_scan(self, since: datetime, until: datetime) -> dict[str, int]:
+        """topic_counts() counted from the items themselves (any bounds).
 
         The ids come from the covering index on (published, first_seen, id); item_topics is
         probed by its key for each (a plain join would let the planner walk all of
@@ -347,6 +461,34 @@ class StoreViews(StoreBase):
                 .limit(n)
             ).scalars()
             return sorted([*dated, *undated], reverse=True)[:n]
+
+    @wrap_exceptions("reading sources' newest dates")
+    def recent_dates_of(self, keys: Sequence[str], n: int = 20) -> dict[str, list[datetime]]:
+        """recent_dates() of many sources in one statement (a UNION ALL of each source's two
+        index walks), not two round trips per source."""
+        out: dict[str, list[datetime]] = {k: [] for k in keys}
+        # SQLite allows 500 terms in a compound SELECT: two per source, 200 sources a statement
+        for chunk in _chunks(list(keys), 200):
+            for key, at in self._recent_dates_chunk(chunk, n):
+                out[key].append(at)
+        return {k: sorted(v, reverse=True)[:n] for k, v in out.items()}
+
+    def _recent_dates_chunk(self, keys: Sequence[str], n: int) -> list[tuple[str, datetime]]:
+        parts: list[Any] = []
+        for key in keys:
+            for dated in (True, False):
+                when = items.c.published if dated else items.c.first_seen
+                cond = items.c.published.is_not(None) if dated else items.c.published.is_(None)
+                parts.append(
+                    select(items.c.source, when.label("at"))
+                    .where(items.c.source == key, cond)
+                    .order_by(when.desc())
+                    .limit(n)
+                    .subquery()
+                )
+        stmt = union_all(*(select(p.c.source, p.c.at) for p in parts))
+        with self.engine.connect() as conn:
+            return [(key, _aware(at)) for key, at in conn.execute(stmt)]
 
     @wrap_exceptions("reading a source's recent fetches")
     def recent_reads(self, key: str, n: int = 5) -> list[int]:
