@@ -3,11 +3,14 @@ small security helpers."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from feedwatch.app.web.charts import bar_chart, sparkline
+from feedwatch.app.web.dossier_index import DossierCounts, lookup
 from feedwatch.app.web.i18n import (
     MESSAGES,
     Messages,
@@ -19,6 +22,7 @@ from feedwatch.app.web.i18n import (
     weeks_back,
 )
 from feedwatch.app.web.security import is_loopback, safe_next, session_secret, token_matches
+from feedwatch.edges.store.entities import EntityCount
 
 
 def test_weeks_are_amsterdam_weeks_across_the_clock_change() -> None:
@@ -98,3 +102,52 @@ def test_security_helpers() -> None:
     assert session_secret(None) != session_secret(None)
     assert token_matches("secret", "secret") and not token_matches("secret", "other")
     assert not token_matches("", None)
+
+
+class _Counting:
+    """A store's entity_counts that answers a new number each call and records the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str | None, datetime | None]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def entity_counts(
+        self, *, kind: str | None = None, since: datetime | None = None, limit: int = 50
+    ) -> list[EntityCount]:
+        self.gate.wait(5)
+        self.calls.append((kind, since))
+        return [EntityCount("kamerstuk:36704", len(self.calls), 1, None, None)]
+
+
+def test_dossier_counts_are_kept_and_counted_again_in_the_background() -> None:
+    store = _Counting()
+    counts = DossierCounts(store, ttl=0.0)  # type: ignore[arg-type]
+    try:
+        assert counts.get("90", "")[0].items == 1  # the first visitor waits for the count
+        (kind, since) = store.calls[0]
+        assert kind is None and since is not None
+        assert datetime.now(UTC) - since - timedelta(days=90) < timedelta(minutes=1)
+        store.gate.clear()  # the next count blocks: the stale answer is served meanwhile
+        assert counts.get("90", "")[0].items == 1
+        assert counts.get("90", "")[0].items == 1  # one refresh at a time, not one per visitor
+        store.gate.set()
+        for _ in range(500):
+            if counts.get("90", "")[0].items == 2:
+                break
+            time.sleep(0.01)
+        assert counts.get("90", "")[0].items >= 2
+        counts.get("all", "ecli")
+        assert ("ecli", None) in store.calls  # "all" has no since; a kind is passed on
+    finally:
+        counts.close()
+
+
+def test_dossier_lookup_reads_what_people_type() -> None:
+    assert lookup(" 36704 ") == "kamerstuk:36704"
+    assert lookup("kamerstuk 36 704") == "kamerstuk:36704"
+    assert lookup("ecli:nl:rvs:2026:7012") == "ecli:ECLI:NL:RVS:2026:7012"
+    assert lookup("celex:32024r1347") == "celex:32024R1347"
+    for bad in ("", "azc", "kamerstuk:abc", "nonsense:1"):
+        with pytest.raises(ValueError):
+            lookup(bad)

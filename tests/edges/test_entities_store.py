@@ -158,3 +158,43 @@ def test_migration_0007_indexes_the_items_already_stored(tmp_path: Path) -> None
         }
     finally:
         store.close()
+
+
+def test_citations_carry_their_items_date_and_source_for_the_counts(store: Store) -> None:
+    """Migration 0010's triggers: a citation takes its item's date and source when written and
+    follows the item when its date changes; entity_counts reads a period from them alone."""
+    setup(store)
+    a, b, c = item(1, "Kamerstuk 36704"), item(5, "Kamerstuk 36704"), item(9, "Niets")
+    undated = replace(c, published=None, first_seen=T0 + timedelta(days=20))
+    cites = {a.id: ("kamerstuk:36704",), b.id: ("kamerstuk:36704",), c.id: ("stb:2026-1",)}
+    write_update(store, update((a, b, undated), cites))
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT item_id, at, source FROM item_entities")).all()
+    assert {r.item_id for r in rows} == {a.id, b.id, c.id}
+    assert all(r.source == "s" and r.at is not None for r in rows)
+
+    def counts(since: datetime | None) -> dict[str, tuple[int, datetime | None, datetime | None]]:
+        return {e.entity: (e.items, e.first, e.last) for e in store.entity_counts(since=since)}
+
+    assert counts(None) == {
+        "kamerstuk:36704": (2, a.published, b.published),
+        "stb:2026-1": (1, undated.first_seen, undated.first_seen),  # no date: first seen
+    }
+    assert counts(T0 + timedelta(days=3)) == {
+        "kamerstuk:36704": (1, b.published, b.published),
+        "stb:2026-1": (1, undated.first_seen, undated.first_seen),
+    }
+    # the item's date changes (a later fetch reads another date): its citation follows
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE items SET published = :p WHERE id = :id"),
+            {
+                "p": (T0 + timedelta(days=30)).replace(tzinfo=None)
+                if store.engine.dialect.name == "sqlite"
+                else T0 + timedelta(days=30),
+                "id": a.id,
+            },
+        )
+    assert counts(T0 + timedelta(days=25)) == {
+        "kamerstuk:36704": (1, T0 + timedelta(days=30), T0 + timedelta(days=30))
+    }

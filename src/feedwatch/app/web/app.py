@@ -105,6 +105,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> Starlette:
         finally:
             web.counts.close()
             web.health.close()
+            web.dossier_counts.close()
             if own_store:
                 web.store.close()
 

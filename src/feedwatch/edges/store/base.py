@@ -25,7 +25,7 @@ DEFAULT_DATABASE_URL = "sqlite:///data/feedwatch.db"
 # tests turn it off to check that both ways write the same rows.
 FAST_SQLITE_INSERTS = True
 # The newest migration; tests/edges/test_store.py checks it against Alembic's head.
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 
 F = TypeVar("F", bound=Callable[..., Any])
 

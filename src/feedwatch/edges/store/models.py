@@ -221,7 +221,13 @@ item_entities = Table(
     Column("item_id", String(40), ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
     Column("kind", String(16), primary_key=True),  # kamerstuk | ecli | stcrt | stb | bwbr | celex
     Column("ref", String(200), primary_key=True),  # the id part of kind:id
+    # the citing item's date (published, else first seen) and source, set and kept by the
+    # triggers of migration 0010: the dossiers list counts a period on this table alone
+    Column("at", UTCDateTime(), nullable=True),
+    Column("source", String(100), nullable=True),
     Index("ix_item_entities_kind_ref", "kind", "ref"),
+    Index("ix_item_entities_at", "at"),
+    Index("ix_item_entities_kind_at", "kind", "at"),
 )
 
 item_documents = Table(  # what a connector says of a document beyond the item's fields
