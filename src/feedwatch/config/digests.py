@@ -65,6 +65,10 @@ class EmailModel(_Model):
     def _sender(cls, v: str) -> str:
         return _check_address(v)
 
+    def output(self) -> EmailOutput:
+        """The addresses as the mail shell takes them."""
+        return EmailOutput(to=tuple(self.to), cc=tuple(self.cc), sender=self.sender)
+
     @field_validator("subject")
     @classmethod
     def _subject(cls, v: str) -> str:
@@ -118,6 +122,18 @@ class SmtpModel(_Model):
     timeout: Duration = timedelta(seconds=30)
     retries: int = Field(default=3, ge=0, le=20)
     retry_delay: Duration = timedelta(seconds=10)
+
+    def config(self) -> SmtpConfig:
+        """The section as the mail shell takes it (durations in seconds)."""
+        return SmtpConfig(
+            host=self.host,
+            port=self.port,
+            security=self.security,
+            user=self.user,
+            timeout=self.timeout.total_seconds(),
+            retries=self.retries,
+            retry_delay=self.retry_delay.total_seconds(),
+        )
 
 
 class DigestsModel(_Model):
@@ -199,23 +215,10 @@ def parse_digests(
                 empty=p.empty,
                 markdown=md is not False,
                 markdown_dir=md if isinstance(md, str) else None,
-                email=EmailOutput(to=tuple(mail.to), cc=tuple(mail.cc), sender=mail.sender)
-                if mail
-                else None,
+                email=mail.output() if mail else None,
                 subject=mail.subject if mail else DEFAULT_SUBJECT,
                 line=line,
             )
         )
-    smtp = None
-    if model.smtp is not None:
-        s = model.smtp
-        smtp = SmtpConfig(
-            host=s.host,
-            port=s.port,
-            security=s.security,
-            user=s.user,
-            timeout=s.timeout.total_seconds(),
-            retries=s.retries,
-            retry_delay=s.retry_delay.total_seconds(),
-        )
+    smtp = model.smtp.config() if model.smtp is not None else None
     return DigestsConfig(path=file, profiles=tuple(profiles), smtp=smtp)

@@ -360,11 +360,7 @@ def parse_monitors(
                 deliver=Delivery(
                     markdown=d.markdown is not False,
                     markdown_dir=d.markdown if isinstance(d.markdown, str) else None,
-                    email=EmailOutput(
-                        to=tuple(d.email.to), cc=tuple(d.email.cc), sender=d.email.sender
-                    )
-                    if d.email
-                    else None,
+                    email=d.email.output() if d.email else None,
                     subject=d.email.subject if d.email else "feedwatch {monitor}: {count}",
                     webhook=Webhook(d.webhook.url, d.webhook.secret_env) if d.webhook else None,
                     apprise=tuple(d.apprise),
@@ -373,16 +369,5 @@ def parse_monitors(
                 line=line,
             )
         )
-    smtp = None
-    if model.smtp is not None:
-        s = model.smtp
-        smtp = SmtpConfig(
-            host=s.host,
-            port=s.port,
-            security=s.security,
-            user=s.user,
-            timeout=s.timeout.total_seconds(),
-            retries=s.retries,
-            retry_delay=s.retry_delay.total_seconds(),
-        )
+    smtp = model.smtp.config() if model.smtp is not None else None
     return MonitorsConfig(path=file, monitors=tuple(out), smtp=smtp)
