@@ -11,11 +11,6 @@ on a large store, and a new citation shows within about a minute.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -24,14 +19,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from feedwatch.app.web.i18n import Messages
+from feedwatch.app.web.kept import Kept
 from feedwatch.app.web.pages import _guard, _lang, _web, render
 from feedwatch.core.digest import safe_url
 from feedwatch.core.entities import KINDS, entity_url, parse_entity
 from feedwatch.edges.store import Store
 from feedwatch.edges.store.entities import EntityCount
-from feedwatch.errors import FeedwatchError
-
-log = logging.getLogger(__name__)
 
 PERIODS: dict[str, int | None] = {"30": 30, "90": 90, "365": 365, "all": None}
 DEFAULT_PERIOD = "90"
@@ -40,57 +33,25 @@ TTL = 60.0  # seconds an answer is kept
 
 
 class DossierCounts:
-    """(period, kind) -> the counts. The first request of a view counts; later ones get the
-    kept answer at once, and one older than `ttl` seconds is counted again in the background
-    (one thread), so no visitor but the very first waits for the count."""
+    """(period, kind) -> the counts, kept and refreshed as `Kept` does."""
 
     def __init__(self, store: Store, ttl: float = TTL) -> None:
         self._store = store
-        self._ttl = ttl
-        self._lock = threading.Lock()
-        self._kept: dict[tuple[str, str], tuple[float, list[EntityCount]]] = {}
-        self._pending: set[tuple[str, str]] = set()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedwatch-web-dossiers")
+        self._kept: Kept[tuple[str, str], list[EntityCount]] = Kept(
+            self._count, ttl=ttl, what="the dossiers' counts"
+        )
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._kept.close()
 
     def _count(self, key: tuple[str, str]) -> list[EntityCount]:
         period, kind = key
         days = PERIODS[period]
         since = datetime.now(UTC) - timedelta(days=days) if days else None
-        rows = self._store.entity_counts(kind=kind or None, since=since, limit=LIMIT)
-        with self._lock:
-            self._kept[key] = (time.monotonic(), rows)
-            self._pending.discard(key)
-        return rows
-
-    def _refresh(self, key: tuple[str, str]) -> None:
-        try:
-            self._count(key)
-        except FeedwatchError as exc:  # the kept answer stays; the next request tries again
-            log.warning("counting dossiers: %s", exc)
-            with self._lock:
-                self._pending.discard(key)
-
-    def warm(self, period: str = DEFAULT_PERIOD, kind: str = "") -> None:
-        """Count a view in the background (at start-up: the default view)."""
-        with self._lock:
-            if (period, kind) in self._pending:
-                return
-            self._pending.add((period, kind))
-        with contextlib.suppress(RuntimeError):  # shutting down
-            self._pool.submit(self._refresh, (period, kind))
+        return self._store.entity_counts(kind=kind or None, since=since, limit=LIMIT)
 
     def get(self, period: str, kind: str) -> list[EntityCount]:
-        key = (period, kind)
-        with self._lock:
-            hit = self._kept.get(key)
-        if hit is None:
-            return self._count(key)
-        if time.monotonic() - hit[0] >= self._ttl:
-            self.warm(period, kind)
-        return hit[1]
+        return self._kept.get((period, kind))
 
 
 def lookup(text: str) -> str:

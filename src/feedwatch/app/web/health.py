@@ -7,19 +7,14 @@ HealthFacts keeps them for half a minute and gathers them again in the backgroun
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+from feedwatch.app.web.kept import Kept
 from feedwatch.core.digest import QUIET_MINIMUM, HealthNote, SourceFacts, assess_health
 from feedwatch.edges.store import Store
 from feedwatch.edges.store.views import SourceView
-
-log = logging.getLogger(__name__)
 
 
 def health_notes(
@@ -90,48 +85,18 @@ class HealthFacts:
         self, store: Store, *, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._store = store
-        self._ttl = ttl
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._facts: tuple[float, list[SourceFacts]] | None = None
-        self._busy = False
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feedwatch-web-health")
+        self._kept: Kept[None, list[SourceFacts]] = Kept(
+            self._gather, ttl=ttl, what="the sources' health", clock=clock
+        )
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._kept.close()
 
-    def _gather(self) -> list[SourceFacts]:
-        facts = gather_facts(self._store, self._store.source_views(), datetime.now(UTC))
-        with self._lock:
-            self._facts = (self._clock(), facts)
-        return facts
+    def _gather(self, _key: None) -> list[SourceFacts]:
+        return gather_facts(self._store, self._store.source_views(), datetime.now(UTC))
 
     def facts(self) -> list[SourceFacts]:
-        with self._lock:
-            hit = self._facts
-        if hit is None:
-            return self._gather()
-        if self._clock() - hit[0] > self._ttl:
-            self._refresh_later()
-        return hit[1]
-
-    def _refresh_later(self) -> None:
-        with self._lock:
-            if self._busy:
-                return
-            self._busy = True
-
-        def run() -> None:
-            try:
-                self._gather()
-            except Exception:  # the old facts stay; logged, not raised
-                log.exception("could not gather the sources' health")
-            finally:
-                with self._lock:
-                    self._busy = False
-
-        with contextlib.suppress(RuntimeError):
-            self._pool.submit(run)
+        return self._kept.get(None)
 
     def notes(self, now: datetime, lang: str, keys: Sequence[str] = ()) -> dict[str, HealthNote]:
         facts = self.facts()
