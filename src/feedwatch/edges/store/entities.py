@@ -16,14 +16,13 @@ from sqlalchemy import Connection, and_, func, or_, select, tuple_
 
 from feedwatch.edges.store.base import StoreBase, wrap_exceptions
 from feedwatch.edges.store.models import (
-    UTCDateTime,
     connector_cursors,
     item_documents,
     item_entities,
     items,
     sources,
 )
-from feedwatch.edges.store.rows import item_from_row
+from feedwatch.edges.store.rows import item_from_row, read_datetime
 from feedwatch.types import Item
 
 if TYPE_CHECKING:
@@ -302,25 +301,16 @@ class EntitiesMixin(StoreBase):
             stmt = stmt.where(e.c.at >= since)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        fix = UTCDateTime().process_result_value
-        dialect = self.engine.dialect
         return [
             EntityCount(
                 entity=f"{r.kind}:{r.ref}",
                 items=int(r.n),
                 sources=int(r.sources),
-                first=fix(_as_datetime(r.first), dialect),
-                last=fix(_as_datetime(r.last), dialect),
+                first=read_datetime(r.first) if r.first is not None else None,
+                last=read_datetime(r.last) if r.last is not None else None,
             )
             for r in rows
         ]
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    """min()/max() of a date column come back as text on SQLite."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
 
 
 EntityStore = EntitiesMixin  # the name it had before the store was split into mixins

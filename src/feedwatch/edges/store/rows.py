@@ -12,6 +12,7 @@ __all__ = [
     "aware",
     "item_from_row",
     "item_values",
+    "read_datetime",
     "report_from_row",
     "score_row",
     "score_rows",
@@ -22,6 +23,15 @@ __all__ = [
 def aware(value: datetime) -> datetime:
     """A datetime as stored (SQLite gives it back naive, in UTC) made aware."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def read_datetime(value: Any) -> datetime:
+    """A date computed by SQL (coalesce, min, max, a UNION: no column type to convert it), as
+    an aware UTC datetime: SQLite gives the stored text or a naive UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return aware(value)
 
 
 def state_from_row(r: Any) -> SourceState:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -61,6 +61,7 @@ from feedwatch.edges.store.models import (
     search_docs,
     search_queue,
 )
+from feedwatch.edges.store.rows import read_datetime
 from feedwatch.errors import StorageError
 
 __all__ = [
@@ -137,7 +138,7 @@ def _index_batch(conn: Connection, tags: bool = True) -> int:
         ).where(items.c.id.in_(ids))
     ).all()
     docs = {r.id: index_doc(r.title or "", r.summary or "", r.lang) for r in rows}
-    meta = {r.id: {"source": r.source, "at": _aware(r.at)} for r in rows}
+    meta = {r.id: {"source": r.source, "at": read_datetime(r.at)} for r in rows}
     old = list(
         conn.execute(select(search_docs.c.docid).where(search_docs.c.item_id.in_(ids))).scalars()
     )
@@ -230,14 +231,6 @@ def _doc_topics_of(ids: list[str]) -> Any:
         )
     )
     return doc_topics.insert().from_select(["topic", "docid"], rows)
-
-
-def _aware(value: Any) -> datetime:
-    """A date read through func.coalesce (no column type: SQLite gives text or naive)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def last_docid(conn: Connection) -> int:

@@ -26,7 +26,7 @@ from feedwatch.edges.store.models import (
     sources,
     topic_hours,
 )
-from feedwatch.edges.store.rows import item_from_row
+from feedwatch.edges.store.rows import item_from_row, read_datetime
 from feedwatch.types import Item
 
 __all__ = ["Cursor", "DossierEntry", "PageQuery", "PageRow", "SourceView", "StoreViews"]
@@ -122,14 +122,6 @@ def has_topic(topic: str) -> Any:
 def _at(value: datetime) -> Any:
     """A datetime bound as the columns' own type (aware UTC in, the dialect's form out)."""
     return literal(value, items.c.first_seen.type)
-
-
-def _aware(value: Any) -> datetime:
-    """A date read through a UNION (SQLite gives the stored text or a naive UTC datetime)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _whole_hour(at: datetime) -> int | None:
@@ -261,18 +253,11 @@ class StoreViews(StoreBase):
         of Store.dossier): a dossier of thousands of items is filtered and paged on these,
         not on whole items."""
         kind, _, ref = entity.partition(":")
-        cited = select(item_entities.c.item_id).where(
-            item_entities.c.kind == kind, item_entities.c.ref == ref
-        )
-        stmt = select(items.c.id, items.c.source, items.c.published, items.c.first_seen).where(
-            items.c.id.in_(cited)
-        )
+        e = item_entities  # each citation carries its item's date and source (migration 0010)
+        stmt = select(e.c.item_id, e.c.source, e.c.at).where(e.c.kind == kind, e.c.ref == ref)
         with self.engine.connect() as conn:
-            out = [
-                DossierEntry(r.id, r.source, r.published or r.first_seen)
-                for r in conn.execute(stmt)
-            ]
-        out.sort(key=lambda e: (e.when, e.id))
+            out = [DossierEntry(r.item_id, r.source, r.at) for r in conn.execute(stmt)]
+        out.sort(key=lambda d: (d.when, d.id))
         return out
 
     # ---------------------------------------------------------------------- counts
@@ -488,7 +473,7 @@ class StoreViews(StoreBase):
                 )
         stmt = union_all(*(select(p.c.source, p.c.at) for p in parts))
         with self.engine.connect() as conn:
-            return [(key, _aware(at)) for key, at in conn.execute(stmt)]
+            return [(key, read_datetime(at)) for key, at in conn.execute(stmt)]
 
     @wrap_exceptions("reading a source's recent fetches")
     def recent_reads(self, key: str, n: int = 5) -> list[int]:
