@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feedwatch.app.web.charts import bar_chart, sparkline
-from feedwatch.app.web.dossier_index import DossierCounts, lookup
+from feedwatch.app.web.dossier_list import DossierCounts, lookup
 from feedwatch.app.web.i18n import (
     MESSAGES,
     Messages,

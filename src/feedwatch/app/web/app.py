@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from feedwatch.app.classifier import configured_topics
-from feedwatch.app.web import dossier_index, dossiers, monitors, pages, search
+from feedwatch.app.web import dossier_list, dossiers, monitors, pages, search
 from feedwatch.app.web.aggregates import WeekCounts
 from feedwatch.app.web.health import HealthFacts
 from feedwatch.app.web.i18n import weeks_back
@@ -69,7 +69,7 @@ class Web:
         self.topics = configured_topics(settings.topics_path)
         self.counts = WeekCounts(store, ttl=settings.ttl, live=settings.live_ttl)
         self.health = HealthFacts(store, ttl=settings.health_ttl)
-        self.dossier_counts = dossier_index.DossierCounts(store)
+        self.dossier_counts = dossier_list.DossierCounts(store)
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("feedwatch.app.web", "templates"),
             autoescape=True,
@@ -117,7 +117,7 @@ def create_app(settings: WebSettings, store: Store | None = None) -> Starlette:
         Route("/sources", pages.sources_page, name="sources"),
         Route("/sources/{key}", pages.source_page, name="source"),
         Route("/sources/{key}/atom", pages.source_atom, name="source_atom"),
-        Route("/dossiers", dossier_index.dossiers_page, name="dossiers"),
+        Route("/dossiers", dossier_list.dossiers_page, name="dossiers"),
         Route("/dossiers/{entity}", dossiers.dossier_page, name="dossier"),
         Route("/dossiers/{entity}/atom", dossiers.dossier_atom, name="dossier_atom"),
         Route("/search", search.search_page, name="search"),
