@@ -26,6 +26,7 @@ the rejection rules in one place (dateparser guesses missing parts and costs ~1 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from datetime import timezone as dt_timezone
@@ -210,6 +211,21 @@ def _zone_offset(zone: str) -> dt_timezone | None:
     return dt_timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
+def _clock_time(groups: Mapping[str, str | None], micro: int = 0) -> time | None:
+    """The time of day of a match's hour, minute, second and am/pm groups; None when out of
+    range (13 pm, 24:00, 12:60)."""
+    hour, minute = int(groups["hour"] or 0), int(groups["minute"] or 0)
+    second = int(groups.get("second") or 0)
+    ampm = (groups.get("ampm") or "").replace(".", "").lower()
+    if ampm:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return time(hour, minute, second, micro)
+
+
 def _build(
     year: int,
     month: int,
@@ -231,16 +247,9 @@ def _build(
         return None
     t: time | None = None
     if groups.get("hour") is not None:
-        hour, minute = int(groups["hour"] or 0), int(groups["minute"] or 0)
-        second = int(groups.get("second") or 0)
-        ampm = (groups.get("ampm") or "").replace(".", "").lower()
-        if ampm:
-            if not 1 <= hour <= 12:
-                return None
-            hour = hour % 12 + (12 if ampm == "pm" else 0)
-        if hour > 23 or minute > 59 or second > 59:
+        t = _clock_time(groups)
+        if t is None:
             return None
-        t = time(hour, minute, second)
     zone = groups.get("zone")
     if zone:
         offset = _zone_offset(zone)
@@ -549,17 +558,10 @@ def _feed_value(g: dict[str, str | None], month: int) -> datetime | None:
         return None
     t = time(0, 0)
     if g.get("hour") is not None:
-        hour, minute = int(g["hour"] or 0), int(g["minute"] or 0)
-        second = int(g.get("second") or 0)
-        ampm = (g.get("ampm") or "").replace(".", "").lower()
-        if ampm:
-            if not 1 <= hour <= 12:
-                return None
-            hour = hour % 12 + (12 if ampm == "pm" else 0)
-        if hour > 23 or minute > 59 or second > 59:
+        clock = _clock_time(g, int((g.get("frac") or "0")[:6].ljust(6, "0")))
+        if clock is None:
             return None
-        micro = int((g.get("frac") or "0")[:6].ljust(6, "0"))
-        t = time(hour, minute, second, micro)
+        t = clock
     if isinstance(zone, ZoneInfo):
         return _local_to_utc(d, t, zone)
     return datetime.combine(d, t, tzinfo=zone).astimezone(UTC)
