@@ -190,6 +190,27 @@ def test_sigterm_waits_for_a_slow_fetch_then_a_second_signal_exits_at_once(
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
 
 
+def test_a_worker_stopped_during_its_first_tick_is_listed_with_its_stop(
+    tmp_path: Path, http_server: TestServer, worker_procs: list[subprocess.Popen[bytes]]
+) -> None:
+    def slow(r: Request) -> None:
+        r.drip(feed("slow"), interval=0.5, step=40)
+
+    http_server.route("/slow.xml", handler=slow)
+    cfg = tmp_path / "feeds.yaml"
+    write_config(cfg, http_server, ["slow"])
+    db = f"sqlite:///{tmp_path / 'fw.db'}"
+    proc = start_worker(cfg, db, "--grace", "0.5")
+    worker_procs.append(proc)
+    assert wait_for(lambda: http_server.hits("/slow.xml") == 1)  # the first tick is fetching
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    with Store(db) as store:
+        workers = store.worker_rows()
+    assert [w["pid"] for w in workers] == [proc.pid]
+    assert workers[0]["stopped_at"] is not None
+
+
 def test_sighup_reloads_the_config(
     tmp_path: Path, http_server: TestServer, worker_procs: list[subprocess.Popen[bytes]]
 ) -> None:

@@ -362,6 +362,9 @@ class Daemon:
         self._schedule_digests()
         self._start_http()
         scheduler.start()
+        # The worker is on record from its start, not from the end of its first tick: a worker
+        # stopped during its first tick is still listed, with its stop.
+        await asyncio.to_thread(self._heartbeat)
         log.info(
             "feedwatch worker %s running: %d sources, tick every %.0f s",
             self.settings.worker_id,
@@ -389,6 +392,8 @@ class Daemon:
         # Leases of sources claimed but not finished go back at once, not after expiry.
         with contextlib.suppress(FeedwatchError):
             await asyncio.to_thread(self.store.release, None, self.settings.worker_id)
+        # The last heartbeat carries the final tick count; then the stop is recorded.
+        await asyncio.to_thread(self._heartbeat)
         with contextlib.suppress(FeedwatchError):
             await asyncio.to_thread(
                 self.store.worker_stopped, self.settings.worker_id, self.clock()
