@@ -460,6 +460,10 @@ def test_scores_are_explained(filled: Store) -> None:
     assert "azc (title) +3.5" in page and "asielzoeker* +0.8" in page
     assert "van de overzichtspagina" in page
     assert re.search(r"Asielzoekerscentrum</th>\s*<td>ja", page)
+    # each decision with its own threshold; a topic with no stored decision shows none (not
+    # the rules' threshold beside a model's probability)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', page)
+    assert cells[-8:] == ["0.80", "2.00", "–", "–", "3.50", "2.00", "–", "–"]
 
 
 def _dated(item_id: str, when: datetime, topic: str) -> ItemRow:

@@ -392,8 +392,8 @@ class Decision:
     key: str
     title: str
     assigned: bool
-    score: float
-    threshold: float
+    score: float | None  # None: no stored decision (the item was never scored on this topic)
+    threshold: float | None  # the stored decision's own (a rule score or a model probability)
     terms: tuple[str, ...]
     manual: bool | None  # None: no human decision
     configured: bool
@@ -414,8 +414,8 @@ def _decisions(request: Request, item_id: str) -> tuple[list[Decision], bool]:
                 topic.key,
                 topic.title,
                 manual.get(topic.key, r.assigned if r else False),
-                r.score if r else 0.0,
-                r.threshold if r else topic.threshold,
+                r.score if r else None,
+                r.threshold if r else None,
                 r.terms if r else (),
                 manual.get(topic.key),
                 True,
@@ -423,7 +423,7 @@ def _decisions(request: Request, item_id: str) -> tuple[list[Decision], bool]:
         )
     for key, assigned in sorted(manual.items()):
         if key not in web.topics:
-            out.append(Decision(key, key, assigned, 0.0, 0.0, (), assigned, False))
+            out.append(Decision(key, key, assigned, None, None, (), assigned, False))
     scored = bool(rows) or classifier_version(web.store, item_id) is not None
     return out, scored
 
