@@ -3,6 +3,7 @@ small security helpers."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,8 +21,10 @@ from feedwatch.app.web.i18n import (
     pick_lang,
     week_start,
     weeks_back,
+    why_line,
 )
 from feedwatch.app.web.security import is_loopback, safe_next, session_secret, token_matches
+from feedwatch.core.classify import classify_text
 from feedwatch.edges.store.entities import EntityCount
 
 
@@ -151,3 +154,23 @@ def test_dossier_lookup_reads_what_people_type() -> None:
     for bad in ("", "azc", "kamerstuk:abc", "nonsense:1"):
         with pytest.raises(ValueError):
             lookup(bad)
+
+
+def test_explanations_are_framed_in_the_page_language() -> None:
+    scores = classify_text(
+        "Nieuw azc in Assen opent",
+        "Het COA opent een asielzoekerscentrum voor 300 asielzoekers. De gemeente Assen en het "
+        "COA spraken af dat de opvanglocatie tien jaar blijft. Omwonenden kregen een "
+        "informatieavond. Minister spreekt over de asielprocedure en de instroom.",
+    )
+    lines = [line for s in scores.values() for line in s.terms]
+    assert any(s.assigned for s in scores.values()) and any(not s.assigned for s in scores.values())
+    assert [why_line(line, "en") for line in lines] == lines
+    dutch = [why_line(line, "nl") for line in lines]
+    english_frame = re.compile(
+        r"^(model \S+ (not )?assigned|rules \S+ / |for: |against: |rule: )"
+        r"|\(title|\(body|, body| \+ words | bias [-+]\d+\.\d+$"
+    )
+    assert not [line for line in dutch if english_frame.search(line)]
+    assert any(line.startswith("model ") and " toegekend: " in line for line in dutch)
+    assert any(line.startswith("regel: ") and "(titel" in line for line in dutch)

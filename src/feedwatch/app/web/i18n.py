@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -67,9 +68,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "text": "Tekst",
         "no_text": "Dit bericht heeft geen tekst.",
         "why": "Waarom dit onderwerp",
-        "score": "score",
+        "score": "Score",
         "assigned": "Toegekend",
-        "threshold": "drempel",
+        "threshold": "Drempel",
         "assigned_yes": "ja",
         "assigned_no": "nee",
         "by_hand_added": "met de hand toegevoegd",
@@ -235,9 +236,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "text": "Text",
         "no_text": "This item has no text.",
         "why": "Why this topic",
-        "score": "score",
+        "score": "Score",
         "assigned": "Assigned",
-        "threshold": "threshold",
+        "threshold": "Threshold",
         "assigned_yes": "yes",
         "assigned_no": "no",
         "by_hand_added": "added by hand",
@@ -485,6 +486,39 @@ def date_filter(params: Mapping[str, str], t: Messages) -> DateFilter:
         errors.append(t("bad_date", value=until_s))
         until_s = ""
     return DateFilter(since, until, since_s, until_s, tuple(errors))
+
+
+# The frame of the classifier's explanations (core.classify: `feedwatch why`), in Dutch; the
+# words found and the rule names stay as they are.
+_WHY_NL: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), words)
+    for pattern, words in (
+        (r"^model (\S+) not assigned: ", r"model \1 niet toegekend: "),
+        (r"^model (\S+) assigned: ", r"model \1 toegekend: "),
+        (
+            r" = rules ([-+]\S+) \+ words ([-+]\S+) \+ bias ([-+]\S+)$",
+            r" = regels \1 + woorden \2 + basis \3",
+        ),
+        (r"^rules (\S+ / \S+) not assigned by themselves$", r"regels alleen: \1, niet toegekend"),
+        (r"^rules (\S+ / \S+) assigned by themselves$", r"regels alleen: \1, toegekend"),
+        (r"^for: ", "voor: "),
+        (r"^against: ", "tegen: "),
+        (r"^rule: ", "regel: "),
+        (r"\bbias ([-+]\d+\.\d+)$", r"basis \1"),  # last on its side's line
+        (r"\(title\b", "(titel"),
+        (r"\(body\b", "(tekst"),
+        (r", body\b", ", tekst"),
+    )
+)
+
+
+def why_line(line: str, lang: str) -> str:
+    """One line of a topic decision's explanation with its frame in the page's language."""
+    if lang != "nl":
+        return line
+    for pattern, words in _WHY_NL:
+        line = pattern.sub(words, line)
+    return line
 
 
 def date_words(date_source: str, t: Mapping[str, str] | Messages) -> str:

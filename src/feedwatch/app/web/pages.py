@@ -30,6 +30,7 @@ from feedwatch.app.web.i18n import (
     pick_lang,
     week_start,
     weeks_back,
+    why_line,
 )
 from feedwatch.app.web.labels import classifier_version, clear_label, set_label, topic_rows
 from feedwatch.app.web.security import (
@@ -85,6 +86,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "topic_title": web.topic_title,
         "dt": lambda v: fmt_datetime(v, lang, t.never),
         "day": lambda v: fmt_date(v, lang),
+        "why_line": lambda line: why_line(line, lang),
         "iso": lambda v: v.astimezone(UTC).isoformat() if v else "",
         "section": "",
     }
