@@ -457,7 +457,9 @@ def test_scores_are_explained(filled: Store) -> None:
     )
     with client_for(filled) as c:
         page = c.get("/items/w1").text
-    assert "azc (title) +3.5" in page and "asielzoeker* +0.8" in page
+        english = c.get("/items/w1?lang=en").text
+    assert "azc (titel) +3.5" in page and "asielzoeker* +0.8" in page
+    assert "azc (title) +3.5" in english
     assert "van de overzichtspagina" in page
     assert re.search(r"Asielzoekerscentrum</th>\s*<td>ja", page)
     # each decision with its own threshold; a topic with no stored decision shows none (not
