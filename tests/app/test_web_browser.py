@@ -282,6 +282,9 @@ def test_navigation_by_links_and_keyboard(server: str, page: Page) -> None:
     page.wait_for_url(re.compile(r"sort=errors&dir=desc"))
     first = page.locator("table.sources tbody tr").first
     assert "Testkrant" in first.inner_text()
+    # at desktop width the whole health table is in view, no sideways scrolling
+    fits = "(() => { const s = document.querySelector('.scroll'); return s.scrollWidth <= s.clientWidth })()"
+    assert page.evaluate(fits)
     shoot(page, "sources")
 
     page.get_by_role("link", name="English").click()
