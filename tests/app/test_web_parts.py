@@ -53,6 +53,12 @@ def test_days_are_amsterdam_days() -> None:
     assert fmt_datetime(late, "nl") == "5 dec 2026 00:30"
     assert fmt_datetime(late, "en") == "5 Dec 2026 00:30"
     assert fmt_datetime(None, "nl", "nooit") == "nooit"
+    # a day without a time (stored as 00:00 UTC, or given as local midnight) shows no time
+    assert fmt_datetime(datetime(2026, 11, 6, tzinfo=UTC), "nl") == "6 nov 2026"
+    assert fmt_datetime(datetime(2026, 7, 1, tzinfo=UTC), "en") == "1 Jul 2026"
+    assert fmt_datetime(datetime(2026, 6, 30, 22, 0, tzinfo=UTC), "nl") == "1 jul 2026"
+    assert fmt_datetime(datetime(2026, 11, 6, 0, 0, 1, tzinfo=UTC), "nl") == "6 nov 2026 01:00"
+    assert fmt_datetime(datetime(2026, 11, 5, 23, 0, 0, 5, tzinfo=UTC), "nl") == "6 nov 2026 00:00"
 
 
 def test_language_choice() -> None:

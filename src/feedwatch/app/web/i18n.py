@@ -400,11 +400,22 @@ _SHORT_MONTHS = {
 }
 
 
+def is_date_only(value: datetime) -> bool:
+    """Whether an instant stands for a day without a time: feedwatch stores a date alone as
+    00:00 UTC of that day, and the open-data services give one as local midnight."""
+    utc = value.astimezone(UTC)
+    local_ = value.astimezone(AMSTERDAM)
+    return any((d.hour, d.minute, d.second, d.microsecond) == (0, 0, 0, 0) for d in (utc, local_))
+
+
 def fmt_datetime(value: datetime | None, lang: str, never: str = "-") -> str:
-    """'4 dec 2026 23:10' in Amsterdam time (the digest's short date, with the time)."""
+    """'4 dec 2026 23:10' in Amsterdam time (the digest's short date, with the time); a day
+    without a time is shown as the day alone ('4 dec 2026'), not as a made-up 01:00."""
     if value is None:
         return never
     d = value.astimezone(AMSTERDAM)
+    if is_date_only(value):
+        return f"{d.day} {_SHORT_MONTHS.get(lang, _SHORT_MONTHS['nl'])[d.month - 1]} {d.year}"
     name = _SHORT_MONTHS.get(lang, _SHORT_MONTHS["nl"])[d.month - 1]
     return f"{d.day} {name} {d.year} {d.hour:02d}:{d.minute:02d}"
 
