@@ -165,20 +165,34 @@ def test_run_fetches_and_stops_cleanly_on_sigterm(
         assert len(workers) == 2 and all(w["stopped_at"] is not None for w in workers)
 
 
-def test_sigterm_waits_for_a_slow_fetch_then_a_second_signal_exits_at_once(
-    tmp_path: Path, http_server: TestServer, worker_procs: list[subprocess.Popen[bytes]]
-) -> None:
+def fetching_slowly(
+    tmp_path: Path,
+    server: TestServer,
+    procs: list[subprocess.Popen[bytes]],
+    grace: str,
+    log: Path | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A worker (and its database URL) in the middle of its first tick: fetching a feed that
+    drips for 20 s. The worker joins `procs` (killed at the end of the test)."""
+
     def slow(r: Request) -> None:
         r.drip(feed("slow"), interval=0.5, step=40)
 
-    http_server.route("/slow.xml", handler=slow)
+    server.route("/slow.xml", handler=slow)
     cfg = tmp_path / "feeds.yaml"
-    write_config(cfg, http_server, ["slow"])
+    write_config(cfg, server, ["slow"])
     db = f"sqlite:///{tmp_path / 'fw.db'}"
+    proc = start_worker(cfg, db, "--grace", grace, log=log)
+    procs.append(proc)
+    assert wait_for(lambda: server.hits("/slow.xml") == 1)
+    return proc, db
+
+
+def test_sigterm_waits_for_a_slow_fetch_then_a_second_signal_exits_at_once(
+    tmp_path: Path, http_server: TestServer, worker_procs: list[subprocess.Popen[bytes]]
+) -> None:
     log = tmp_path / "run.log"
-    proc = start_worker(cfg, db, "--grace", "30", log=log)
-    worker_procs.append(proc)
-    assert wait_for(lambda: http_server.hits("/slow.xml") == 1)
+    proc, db = fetching_slowly(tmp_path, http_server, worker_procs, "30", log=log)
     proc.send_signal(signal.SIGTERM)
     assert wait_for(lambda: logged(log, "finishing in-flight fetches"))
     assert proc.poll() is None  # still finishing the in-flight fetch (it drips for 20 s)
@@ -193,16 +207,7 @@ def test_sigterm_waits_for_a_slow_fetch_then_a_second_signal_exits_at_once(
 def test_a_worker_stopped_during_its_first_tick_is_listed_with_its_stop(
     tmp_path: Path, http_server: TestServer, worker_procs: list[subprocess.Popen[bytes]]
 ) -> None:
-    def slow(r: Request) -> None:
-        r.drip(feed("slow"), interval=0.5, step=40)
-
-    http_server.route("/slow.xml", handler=slow)
-    cfg = tmp_path / "feeds.yaml"
-    write_config(cfg, http_server, ["slow"])
-    db = f"sqlite:///{tmp_path / 'fw.db'}"
-    proc = start_worker(cfg, db, "--grace", "0.5")
-    worker_procs.append(proc)
-    assert wait_for(lambda: http_server.hits("/slow.xml") == 1)  # the first tick is fetching
+    proc, db = fetching_slowly(tmp_path, http_server, worker_procs, "0.5")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
     with Store(db) as store:
