@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from feedwatch.errors import ConfigError
 
-__all__ = ["COMPOSER", "Lines", "describe", "error_loc", "load_yaml", "validate"]
+__all__ = ["COMPOSER", "Lines", "UniqueNames", "describe", "error_loc", "load_yaml", "validate"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -121,3 +121,23 @@ def validate(
         err = exc.errors()[0]
         loc = tuple((aliases or {}).get(p, p) if isinstance(p, str) else p for p in error_loc(err))
         raise ConfigError(describe(err), file, lines.line_for(loc)) from None
+
+
+class UniqueNames:
+    """The names of one list in a config file (sources' keys, profiles' names, ...), each used
+    once: the second use is a ConfigError at its line that says where the first one is."""
+
+    def __init__(self, what: str, section: str, key: str, lines: Lines, file: Path) -> None:
+        self.what, self.section, self.key = what, section, key
+        self.lines, self.file = lines, file
+        self.seen: dict[str, int] = {}
+
+    def add(self, i: int, name: str) -> None:
+        """Item `i` of the section is called `name`."""
+        if name in self.seen:
+            raise ConfigError(
+                f"duplicate {self.what} {name!r} (first used on line {self.seen[name]})",
+                self.file,
+                self.lines.line_for((self.section, i, self.key)),
+            )
+        self.seen[name] = self.lines.line_for((self.section, i)) or 0

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from feedwatch.config._yaml import load_yaml, validate
+from feedwatch.config._yaml import UniqueNames, load_yaml, validate
 from feedwatch.config.sources import Duration
 from feedwatch.errors import ConfigError
 from feedwatch.types import DEFAULT_SUBJECT, DigestProfile, DigestsConfig, EmailOutput, SmtpConfig
@@ -185,17 +185,11 @@ def parse_digests(
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'profiles:' at the top level", file, 1)
     model = validate(DigestsModel, data, lines, file, aliases={"sender": "from"})
-    seen: dict[str, int] = {}
+    names = UniqueNames("profile name", "profiles", "name", lines, file)
     profiles: list[DigestProfile] = []
     for i, p in enumerate(model.profiles):
         line = lines.line_for(("profiles", i))
-        if p.name in seen:
-            raise ConfigError(
-                f"duplicate profile name {p.name!r} (first used on line {seen[p.name]})",
-                file,
-                lines.line_for(("profiles", i, "name")),
-            )
-        seen[p.name] = line or 0
+        names.add(i, p.name)
         mail = p.outputs.email
         if mail is not None and model.smtp is None:
             raise ConfigError(

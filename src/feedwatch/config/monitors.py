@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from feedwatch.config._yaml import load_yaml, validate
+from feedwatch.config._yaml import UniqueNames, load_yaml, validate
 from feedwatch.config.digests import (
     DigestProfile,
     DigestsConfig,
@@ -314,17 +314,11 @@ def parse_monitors(
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'monitors:' at the top level", file, 1)
     model = validate(MonitorsModel, data, lines, file, aliases={"sender": "from"})
-    seen: dict[str, int] = {}
+    names = UniqueNames("monitor name", "monitors", "name", lines, file)
     out: list[Monitor] = []
     for i, m in enumerate(model.monitors):
         line = lines.line_for(("monitors", i))
-        if m.name in seen:
-            raise ConfigError(
-                f"duplicate monitor name {m.name!r} (first used on line {seen[m.name]})",
-                file,
-                lines.line_for(("monitors", i, "name")),
-            )
-        seen[m.name] = line or 0
+        names.add(i, m.name)
         if m.query is None and not (m.topics or m.sources or m.entities):
             raise ConfigError(
                 f"monitors[{i}]: give at least one of query, topics, sources, entities",

@@ -20,7 +20,7 @@ from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from feedwatch.config._yaml import Lines, load_yaml, validate
+from feedwatch.config._yaml import Lines, UniqueNames, load_yaml, validate
 from feedwatch.errors import ConfigError
 from feedwatch.textsafe import is_http_url
 from feedwatch.types import CONNECTOR_KINDS, ConnectorQuery, Selectors, Source
@@ -368,17 +368,11 @@ def parse_config(text: str, file: Path, *, environ: Mapping[str, str] | None = N
         raise ConfigError("expected a mapping with 'sources:' at the top level", file, 1)
     model = validate(ConfigModel, data, lines, file)
 
-    seen: dict[str, int] = {}
+    names = UniqueNames("source key", "sources", "key", lines, file)
     sources: list[Source] = []
     for i, s in enumerate(model.sources):
         line = lines.line_for(("sources", i))
-        if s.key in seen:
-            raise ConfigError(
-                f"duplicate source key {s.key!r} (first used on line {seen[s.key]})",
-                file,
-                lines.line_for(("sources", i, "key")),
-            )
-        seen[s.key] = line or 0
+        names.add(i, s.key)
         if s.selectors is not None and s.kind not in ("html", "auto"):
             raise ConfigError(
                 f"sources[{i}].selectors: only html sources take selectors (kind is {s.kind!r})",
